@@ -1,0 +1,95 @@
+"""Mesa agents: enterprises read their row of the model's arrays; providers keep the books.
+
+The monthly routing and billing of all enterprises is array work in
+:class:`routesim.model.MarketModel`; an :class:`EnterpriseAgent` is a view on its row, so
+Mesa's ``AgentSet`` API (select, get, agg, groupby) works on live state without copying.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from routesim.model import MarketModel
+
+
+class EnterpriseAgent(mesa.Agent):
+    """An enterprise buying AI tasks; its state lives in row ``row`` of the model's arrays."""
+
+    model: MarketModel
+
+    def __init__(self, model: MarketModel, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    @property
+    def industry(self) -> str:
+        """Industry name."""
+        return self.model.workload.industry_ids[self.model.population.industry[self.row]]
+
+    @property
+    def preferred_vendor(self) -> str:
+        """The provider whose flagship it uses when not routing."""
+        return self.model.catalog.provider_ids[self.model.population.preferred[self.row]]
+
+    @property
+    def overseas_allowed(self) -> bool:
+        """Whether it may use overseas models."""
+        return bool(self.model.population.access[self.row])
+
+    @property
+    def requirement(self) -> float:
+        """Required success probability per task."""
+        return float(self.model.population.requirement[self.row])
+
+    @property
+    def routes(self) -> bool:
+        """Whether it has adopted routing."""
+        return bool(self.model.adopted[self.row])
+
+    @property
+    def tasks(self) -> float:
+        """Tasks demanded last month."""
+        return float(self.model.tasks[self.row])
+
+    @property
+    def spend_usd(self) -> float:
+        """Spend last month."""
+        return float(self.model.spend[self.row])
+
+    @property
+    def savings_usd(self) -> float:
+        """Last month's no-routing spend at the same prices minus actual spend."""
+        return float(self.model.no_routing_spend[self.row] - self.model.spend[self.row])
+
+
+class ProviderAgent(mesa.Agent):
+    """A lab selling models: accumulates revenue, tokens, costs and cash month by month."""
+
+    def __init__(self, model: MarketModel, index: int, name: str, origin: str,
+                 fixed_cost_usd_per_month: float) -> None:
+        super().__init__(model)
+        self.index = index
+        self.name = name
+        self.origin = origin
+        self.fixed_cost_usd_per_month = fixed_cost_usd_per_month
+        self.revenue_usd = 0.0
+        self.serving_cost_usd = 0.0
+        self.tokens = 0.0
+        self.tasks = 0.0
+        self.operating_income_usd = 0.0
+        self.cumulative_cash_usd = 0.0
+        self.first_profitable_month: int | None = None
+
+    def account(self, revenue_usd: float, serving_cost_usd: float, tokens: float, tasks: float) -> None:
+        """Book one month: revenue less serving and fixed cost goes to cumulative cash."""
+        self.revenue_usd = revenue_usd
+        self.serving_cost_usd = serving_cost_usd
+        self.tokens = tokens
+        self.tasks = tasks
+        self.operating_income_usd = revenue_usd - serving_cost_usd - self.fixed_cost_usd_per_month
+        self.cumulative_cash_usd += self.operating_income_usd
+        if self.first_profitable_month is None and self.operating_income_usd > 0:
+            self.first_profitable_month = self.model.t

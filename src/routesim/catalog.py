@@ -1,0 +1,119 @@
+"""The catalogue of providers and models over time, as (month x model) arrays.
+
+A model is on offer from its release month to its retire month. Its list prices follow the
+dated price changes of the catalogue; after ``trends.start`` every model of a tier drifts by
+that tier's yearly price multiplier and capability gain (a stand-in for the successors
+that the catalogue does not yet know). Serving cost per token is a provider's fraction of
+the current list price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from routesim.config import TIERS, Config, parse_month
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Models and providers on the simulated months; arrays are indexed [month, model]."""
+
+    months: np.ndarray  # (T,) absolute month numbers (year * 12 + month - 1)
+    model_ids: tuple[str, ...]
+    provider_ids: tuple[str, ...]
+    provider_origin: tuple[str, ...]
+    model_provider: np.ndarray  # (M,) index into provider_ids
+    model_tier: np.ndarray  # (M,) index into TIERS
+    model_overseas: np.ndarray  # (M,) bool: tier == overseas
+    flagship_eligible: np.ndarray  # (M,) bool
+    output_tokens_multiplier: np.ndarray  # (M,)
+    available: np.ndarray  # (T, M) bool
+    price_in: np.ndarray  # (T, M) USD per 1M input tokens
+    price_out: np.ndarray  # (T, M) USD per 1M output tokens
+    capability: np.ndarray  # (T, M) on the common 0-1 scale
+    serving_cost_fraction: np.ndarray  # (M,) share of list price that serving costs
+
+    @property
+    def n_models(self) -> int:
+        """Number of models in the catalogue."""
+        return len(self.model_ids)
+
+    @property
+    def n_providers(self) -> int:
+        """Number of providers."""
+        return len(self.provider_ids)
+
+    def flagships(self, t: int) -> np.ndarray:
+        """Each provider's everyday model in month ``t``, -1 if it has none.
+
+        The everyday model is the most capable flagship-eligible frontier model on offer;
+        the cheaper one wins a tie, then the one listed first.
+        """
+        eligible = self.available[t] & self.flagship_eligible & (self.model_tier == 0)
+        out = np.full(self.n_providers, -1, dtype=np.int64)
+        best: dict[int, tuple[float, float]] = {}
+        for m in np.flatnonzero(eligible):
+            p = int(self.model_provider[m])
+            key = (-float(self.capability[t, m]), float(self.price_in[t, m] + self.price_out[t, m]))
+            if p not in best or key < best[p]:
+                best[p] = key
+                out[p] = m
+        return out
+
+
+def build_catalog(cfg: Config) -> Catalog:
+    """Lay the catalogue of ``cfg.market`` out on the months ``cfg.start .. cfg.end``."""
+    market = cfg.market
+    first, last = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
+    months = np.arange(first, last + 1)
+    provider_ids = tuple(market.providers)
+    model_ids = tuple(market.models)
+    n_t, n_m = len(months), len(model_ids)
+
+    available = np.zeros((n_t, n_m), dtype=bool)
+    price_in = np.zeros((n_t, n_m))
+    price_out = np.zeros((n_t, n_m))
+    capability = np.zeros((n_t, n_m))
+    trend_start = parse_month(market.trends.start, "market.trends.start")
+    years_into_trend = np.maximum(months - trend_start + 1, 0) / 12.0
+
+    for j, mid in enumerate(model_ids):
+        spec = market.models[mid]
+        release = parse_month(spec.release, f"market.models.{mid}.release")
+        retire = parse_month(spec.retire, "retire") if spec.retire is not None else months[-1]
+        available[:, j] = (months >= release) & (months <= retire)
+        price_in[:, j] = spec.price_in_usd_per_mtok
+        price_out[:, j] = spec.price_out_usd_per_mtok
+        for change in sorted(spec.price_changes, key=lambda c: parse_month(c.month, "month")):
+            since = months >= parse_month(change.month, "month")
+            price_in[since, j] = change.price_in_usd_per_mtok
+            price_out[since, j] = change.price_out_usd_per_mtok
+        trend = getattr(market.trends, spec.tier)
+        drift = trend.price_change_per_year**years_into_trend
+        price_in[:, j] *= drift
+        price_out[:, j] *= drift
+        capability[:, j] = np.clip(spec.capability + trend.capability_gain_per_year * years_into_trend,
+                                   0.0, 1.0)
+
+    specs = [market.models[mid] for mid in model_ids]
+    model_provider = np.array([provider_ids.index(s.provider) for s in specs], dtype=np.int64)
+    model_tier = np.array([TIERS.index(s.tier) for s in specs], dtype=np.int64)
+    fractions = np.array([market.providers[s.provider].serving_cost_fraction for s in specs])
+    return Catalog(
+        months=months,
+        model_ids=model_ids,
+        provider_ids=provider_ids,
+        provider_origin=tuple(market.providers[p].origin for p in provider_ids),
+        model_provider=model_provider,
+        model_tier=model_tier,
+        model_overseas=model_tier == TIERS.index("overseas"),
+        flagship_eligible=np.array([s.flagship_eligible for s in specs]),
+        output_tokens_multiplier=np.array([s.output_tokens_multiplier for s in specs], dtype=float),
+        available=available,
+        price_in=price_in,
+        price_out=price_out,
+        capability=capability,
+        serving_cost_fraction=fractions,
+    )

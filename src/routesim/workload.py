@@ -1,0 +1,91 @@
+"""Task segments, tokens per task, success probabilities and demand.
+
+Each industry's workload is split into K equally weighted difficulty segments: the
+difficulty of segment k is the (k + 0.5) / K quantile of the industry's Beta distribution.
+A model with capability c solves a task of difficulty d with probability
+sigmoid(s * (c - d)), an item-response model. Harder tasks use more tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from routesim.catalog import Catalog
+from routesim.config import Config
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Per-industry segment difficulties and token counts; shapes (I, K)."""
+
+    industry_ids: tuple[str, ...]
+    difficulty: np.ndarray  # (I, K) in [0, 1]
+    segment_weight: np.ndarray  # (K,) sums to 1
+    tokens_in: np.ndarray  # (I, K) input tokens per task
+    tokens_out: np.ndarray  # (I, K) output tokens per task before the model's multiplier
+    success_slope: float
+
+    @property
+    def n_segments(self) -> int:
+        """Segments per industry (K)."""
+        return self.difficulty.shape[1]
+
+
+def build_workload(cfg: Config) -> Workload:
+    """Segment the industries' task-difficulty distributions and give each segment its tokens."""
+    k = cfg.population.n_segments
+    quantiles = (np.arange(k) + 0.5) / k
+    industries = cfg.population.industries
+    difficulty = np.array([
+        stats.beta.ppf(quantiles, ind.difficulty_alpha, ind.difficulty_beta)
+        for ind in industries.values()
+    ])
+    w = cfg.workload
+    scale = 1.0 + w.tokens_difficulty_slope * difficulty
+    return Workload(
+        industry_ids=tuple(industries),
+        difficulty=difficulty,
+        segment_weight=np.full(k, 1.0 / k),
+        tokens_in=w.tokens_in_per_task * scale,
+        tokens_out=w.tokens_out_per_task * scale,
+        success_slope=w.success_slope,
+    )
+
+
+@dataclass(frozen=True)
+class MonthMenu:
+    """What every model offers on every (industry, segment) in one month; shapes (I, K, M)."""
+
+    cost_per_task: np.ndarray  # USD
+    tokens_per_task: np.ndarray
+    success: np.ndarray  # probability in (0, 1)
+    available: np.ndarray  # (M,) bool
+
+
+def month_menu(workload: Workload, catalog: Catalog, t: int) -> MonthMenu:
+    """Cost, tokens and success probability of each model on each segment in month ``t``."""
+    tin = workload.tokens_in[:, :, None]
+    tout = workload.tokens_out[:, :, None] * catalog.output_tokens_multiplier[None, None, :]
+    cost = (tin * catalog.price_in[t] + tout * catalog.price_out[t]) / 1e6
+    success = special.expit(
+        workload.success_slope * (catalog.capability[t][None, None, :] - workload.difficulty[:, :, None])
+    )
+    return MonthMenu(cost_per_task=cost, tokens_per_task=tin + tout, success=success,
+                     available=catalog.available[t])
+
+
+def demand_multiplier(growth_per_month: float, t: int, cost_per_task: np.ndarray,
+                      reference_cost_per_task: np.ndarray, elasticity: float) -> np.ndarray:
+    """Task volume relative to month 0: trend growth times (cost / reference) ** -elasticity.
+
+    With elasticity 0 the price term is exactly 1, so volume ignores prices.
+    """
+    growth = (1.0 + growth_per_month) ** t
+    if elasticity == 0.0:
+        return np.full(cost_per_task.shape, growth)
+    ratio = np.divide(cost_per_task, reference_cost_per_task,
+                      out=np.ones_like(cost_per_task), where=reference_cost_per_task > 0)
+    return growth * ratio ** (-elasticity)
