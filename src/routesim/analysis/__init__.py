@@ -1,0 +1,1 @@
+"""Analysis of run and sweep results: plots now; hypothesis tests and reports later."""

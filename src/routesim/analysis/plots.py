@@ -1,0 +1,83 @@
+"""Plots of one run's tables. Each function returns a matplotlib Figure and never shows it."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+
+import matplotlib.dates as mdates  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+TIER_COLORS = {"frontier": "#1f4e79", "budget": "#5aa469", "overseas": "#d1495b"}
+
+
+def _month_axis(ax) -> None:
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.grid(True, alpha=0.3)
+
+
+def revenue_by_provider(providers: pd.DataFrame) -> Figure:
+    """Monthly enterprise-API revenue of each provider over time (USD millions)."""
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax = fig.subplots()
+    wide = providers.pivot(index="month", columns="provider", values="revenue_usd") / 1e6
+    order = wide.sum().sort_values(ascending=False).index
+    for name in order:
+        ax.plot(wide.index, wide[name], label=name, linewidth=1.8)
+    ax.set_ylabel("API revenue (USD millions per month)")
+    ax.set_xlabel("month")
+    ax.set_title("Revenue by provider")
+    ax.legend(ncols=2, fontsize="small")
+    _month_axis(ax)
+    return fig
+
+
+def revenue_vs_token_share(tiers: pd.DataFrame) -> Figure:
+    """Revenue share (solid) against token share (dashed) of each tier over time."""
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax = fig.subplots()
+    for tier, frame in tiers.groupby("tier", sort=False):
+        color = TIER_COLORS.get(str(tier))
+        ax.plot(frame["month"], 100 * frame["revenue_share"], color=color, linewidth=2,
+                label=f"{tier}: revenue share")
+        ax.plot(frame["month"], 100 * frame["token_share"], color=color, linewidth=1.5,
+                linestyle="--", label=f"{tier}: token share")
+    ax.set_ylabel("share of market (%)")
+    ax.set_xlabel("month")
+    ax.set_ylim(0, 100)
+    ax.set_title("Revenue share vs token share by tier")
+    ax.legend(ncols=3, fontsize="small")
+    _month_axis(ax)
+    return fig
+
+
+def enterprise_savings(enterprises: pd.DataFrame) -> Figure:
+    """Enterprise savings from routing (vs no routing at the same prices) and adoption."""
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(enterprises["month"], enterprises["savings_usd"] / 1e6, color="#1f4e79", linewidth=2,
+            label="savings (USD millions per month)")
+    ax.set_ylabel("savings vs no routing (USD millions per month)")
+    ax.set_xlabel("month")
+    _month_axis(ax)
+    right = ax.twinx()
+    right.plot(enterprises["month"], 100 * enterprises["savings_share"], color="#5aa469",
+               linestyle="--", label="savings (% of no-routing spend)")
+    right.plot(enterprises["month"], 100 * enterprises["adopter_share"], color="#d1495b",
+               linestyle=":", label="enterprises routing (%)")
+    right.set_ylabel("percent")
+    right.set_ylim(0, 100)
+    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper left", fontsize="small")
+    ax.set_title("Enterprise savings from routing")
+    return fig
+
+
+RUN_PLOTS = {
+    "revenue_by_provider": lambda r: revenue_by_provider(r.providers),
+    "revenue_vs_token_share": lambda r: revenue_vs_token_share(r.tiers),
+    "enterprise_savings": lambda r: enterprise_savings(r.enterprises),
+}

@@ -1,0 +1,191 @@
+"""Tidy tables from a finished model, and the invariants every run must satisfy.
+
+Units, once for the whole package: money in US dollars (columns end in ``_usd``), list
+prices in USD per 1M tokens (``_usd_per_mtok``), tokens and tasks as plain counts per
+month, shares as fractions in [0, 1], HHI on the 0-10,000 scale. Every table has a
+``month`` column (the first day of the month) and one row per key.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from routesim.config import TIERS, format_month
+from routesim.model import MarketModel
+
+INVARIANT_RTOL = 1e-9
+
+
+class InvariantError(RuntimeError):
+    """A run broke one of its accounting invariants."""
+
+
+def _shares(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    total = values.sum(axis=axis, keepdims=True)
+    return np.divide(values, total, out=np.zeros_like(values, dtype=float), where=total > 0)
+
+
+def month_index(model: MarketModel) -> pd.DatetimeIndex:
+    """The simulated months as month-start timestamps."""
+    return pd.to_datetime([format_month(int(m)) + "-01" for m in model.catalog.months])
+
+
+def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
+    """The five output tables of DESIGN section 5 (plus the optional enterprise panel)."""
+    cat, rec = model.catalog, model.record
+    months = month_index(model)
+    n_t, n_m, n_p = len(months), cat.n_models, cat.n_providers
+    revenue = np.array(rec.model_revenue)  # (T, M)
+    tokens = np.array(rec.model_tokens)
+    tasks = np.array(rec.model_tasks)
+
+    on_offer = cat.available | (revenue > 0)
+    tt, mm = np.nonzero(on_offer)
+    models = pd.DataFrame({
+        "month": months[tt],
+        "model": np.array(cat.model_ids)[mm],
+        "provider": np.array(cat.provider_ids)[cat.model_provider[mm]],
+        "tier": np.array(TIERS)[cat.model_tier[mm]],
+        "price_in_usd_per_mtok": cat.price_in[tt, mm],
+        "price_out_usd_per_mtok": cat.price_out[tt, mm],
+        "capability": cat.capability[tt, mm],
+        "tokens": tokens[tt, mm],
+        "tasks": tasks[tt, mm],
+        "revenue_usd": revenue[tt, mm],
+    })
+
+    to_provider = np.zeros((n_m, n_p))
+    to_provider[np.arange(n_m), cat.model_provider] = 1.0
+    p_revenue, p_tokens, p_tasks = revenue @ to_provider, tokens @ to_provider, tasks @ to_provider
+    serving = np.array(rec.provider_serving_cost)
+    fixed = np.array(rec.provider_fixed_cost)
+    operating = p_revenue - serving - fixed
+    providers = pd.DataFrame({
+        "month": np.repeat(months, n_p),
+        "provider": np.tile(cat.provider_ids, n_t),
+        "origin": np.tile(cat.provider_origin, n_t),
+        "revenue_usd": p_revenue.ravel(),
+        "tokens": p_tokens.ravel(),
+        "tasks": p_tasks.ravel(),
+        "revenue_share": _shares(p_revenue).ravel(),
+        "token_share": _shares(p_tokens).ravel(),
+        "serving_cost_usd": serving.ravel(),
+        "gross_margin_usd": (p_revenue - serving).ravel(),
+        "fixed_cost_usd": fixed.ravel(),
+        "operating_income_usd": operating.ravel(),
+        "cumulative_cash_usd": np.array(rec.provider_cash).ravel(),
+    })
+
+    n_tiers = len(TIERS)
+    to_tier = np.zeros((n_m, n_tiers))
+    to_tier[np.arange(n_m), cat.model_tier] = 1.0
+    t_revenue, t_tokens, t_tasks = revenue @ to_tier, tokens @ to_tier, tasks @ to_tier
+    tiers = pd.DataFrame({
+        "month": np.repeat(months, n_tiers),
+        "tier": np.tile(TIERS, n_t),
+        "revenue_usd": t_revenue.ravel(),
+        "tokens": t_tokens.ravel(),
+        "tasks": t_tasks.ravel(),
+        "revenue_share": _shares(t_revenue).ravel(),
+        "token_share": _shares(t_tokens).ravel(),
+        "task_share": _shares(t_tasks).ravel(),
+    })
+
+    ent = pd.DataFrame(rec.enterprise)
+    ent.insert(0, "month", months)
+    ent["savings_usd"] = ent["no_routing_spend_usd"] - ent["spend_usd"]
+    ent["savings_share"] = np.divide(ent["savings_usd"], ent["no_routing_spend_usd"],
+                                     out=np.zeros(n_t), where=ent["no_routing_spend_usd"] > 0)
+    ent["success_rate"] = np.divide(ent["expected_successes"], ent["tasks_served"],
+                                    out=np.zeros(n_t), where=ent["tasks_served"] > 0)
+    ent["n_enterprises"] = model.population.size
+    ent["adopter_share"] = ent["adopters"] / model.population.size
+
+    frontier = TIERS.index("frontier")
+    market = pd.DataFrame({
+        "month": months,
+        "total_spend_usd": revenue.sum(axis=1),
+        "tokens": tokens.sum(axis=1),
+        "tasks": tasks.sum(axis=1),
+        "hhi_revenue": 10_000 * (_shares(p_revenue) ** 2).sum(axis=1),
+        "hhi_tokens": 10_000 * (_shares(p_tokens) ** 2).sum(axis=1),
+        "frontier_revenue_usd": t_revenue[:, frontier],
+        "frontier_revenue_per_task_usd": np.divide(
+            t_revenue[:, frontier], tasks.sum(axis=1), out=np.zeros(n_t), where=tasks.sum(axis=1) > 0),
+        "frontier_revenue_share": _shares(t_revenue)[:, frontier],
+        "frontier_token_share": _shares(t_tokens)[:, frontier],
+        "adoption_share": ent["adopter_share"].to_numpy(),
+        "savings_share": ent["savings_share"].to_numpy(),
+    })
+
+    tables = {"providers": providers, "models": models, "tiers": tiers, "enterprises": ent,
+              "market": market}
+    if rec.panel:
+        n = model.population.size
+        panel = {k: np.concatenate([p[k] for p in rec.panel]) for k in rec.panel[0]}
+        tables["enterprise_panel"] = pd.DataFrame({
+            "month": np.repeat(months, n), "enterprise": np.tile(np.arange(n), n_t), **panel,
+            "savings_usd": panel["no_routing_spend_usd"] - panel["spend_usd"],
+        })
+    return tables
+
+
+def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, object]]:
+    """Check the accounting of a run; returns {name: {"ok": bool, "detail": str}}."""
+    results: dict[str, dict[str, object]] = {}
+
+    def record(name: str, ok: bool, detail: str) -> None:
+        results[name] = {"ok": bool(ok), "detail": detail}
+
+    ent, prov = tables["enterprises"], tables["providers"]
+    revenue = prov.groupby("month", sort=True)["revenue_usd"].sum().to_numpy()
+    spend = ent["spend_usd"].to_numpy()
+    gap = np.abs(spend - revenue) / np.maximum(np.abs(spend), 1.0)
+    record("spend_equals_revenue", gap.max(initial=0) <= INVARIANT_RTOL,
+           f"max relative gap {gap.max(initial=0):.3g} between enterprise spend and provider revenue")
+
+    demanded = ent["tasks_demanded"].to_numpy()
+    accounted = (ent["tasks_served"] + ent["tasks_unmet"]).to_numpy()
+    gap = np.abs(demanded - accounted) / np.maximum(demanded, 1.0)
+    record("tasks_conserved", gap.max(initial=0) <= INVARIANT_RTOL,
+           f"max relative gap {gap.max(initial=0):.3g} between tasks demanded and served + unmet")
+
+    worst = 0.0
+    for frame in (prov, tables["tiers"]):
+        for col, base in (("revenue_share", "revenue_usd"), ("token_share", "tokens")):
+            sums = frame.groupby("month")[col].sum()
+            totals = frame.groupby("month")[base].sum()
+            dev = np.abs(sums[totals > 0] - 1.0)
+            worst = max(worst, float(dev.max()) if len(dev) else 0.0)
+    record("shares_sum_to_one", worst <= 1e-9, f"max |sum of shares - 1| = {worst:.3g}")
+
+    bad = []
+    for name, frame in tables.items():
+        numeric = frame.select_dtypes("number")
+        if numeric.isna().to_numpy().any():
+            bad.append(f"{name} has NaN")
+        money = [c for c in numeric.columns if c.endswith("_usd") and c not in
+                 ("operating_income_usd", "cumulative_cash_usd", "savings_usd")]
+        negative = [c for c in money if (numeric[c] < 0).any()]
+        if negative:
+            bad.append(f"{name} has negative {', '.join(negative)}")
+    record("no_nan_or_negative_money", not bad, "; ".join(bad) or "all money columns finite and >= 0")
+    return results
+
+
+def raise_on_failures(invariants: dict[str, dict[str, object]]) -> None:
+    """Fail the run loudly if any invariant is broken."""
+    broken = {k: v["detail"] for k, v in invariants.items() if not v["ok"]}
+    if broken:
+        lines = "\n".join(f"  - {k}: {d}" for k, d in broken.items())
+        raise InvariantError(f"The run broke {len(broken)} invariant(s):\n{lines}")
+
+
+def first_profitable_months(model: MarketModel) -> dict[str, str | None]:
+    """Each provider's first month of positive operating income ("YYYY-MM"), None if never."""
+    out: dict[str, str | None] = {}
+    for agent in sorted(model.providers, key=lambda a: a.index):
+        t = agent.first_profitable_month
+        out[agent.name] = None if t is None else format_month(int(model.catalog.months[t]))
+    return out

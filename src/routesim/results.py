@@ -1,0 +1,79 @@
+"""A run's results in memory and on disk.
+
+On disk a run folder holds one Parquet file per table, ``run.json`` (resolved config, seed,
+version, git commit, timings, invariant results) and the plots. Every file is written to a
+temporary name and renamed into place, and ``run.json`` is written last: a folder with a
+``run.json`` is a complete run, whatever happened to the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+TABLES: tuple[str, ...] = ("providers", "models", "tiers", "enterprises", "market")
+RUN_FILE = "run.json"
+
+
+@dataclass
+class Results:
+    """The tables of one run (pandas DataFrames, tidy long format) and its metadata."""
+
+    providers: pd.DataFrame
+    models: pd.DataFrame
+    tiers: pd.DataFrame
+    enterprises: pd.DataFrame
+    market: pd.DataFrame
+    metadata: dict[str, Any] = field(default_factory=dict)
+    enterprise_panel: pd.DataFrame | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by name (the panel only when it was collected)."""
+        out = {name: getattr(self, name) for name in TABLES}
+        if self.enterprise_panel is not None:
+            out["enterprise_panel"] = self.enterprise_panel
+        return out
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_tables(results: Results, out_dir: Path) -> None:
+    """Write every table as ``<name>.parquet``."""
+    for name, frame in results.tables().items():
+        atomic_write(out_dir / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+
+
+def write_metadata(metadata: dict[str, Any], out_dir: Path) -> None:
+    """Write ``run.json`` (last: its presence marks the run complete)."""
+    text = json.dumps(metadata, indent=2, sort_keys=True, default=str)
+    atomic_write(out_dir / RUN_FILE, lambda p: p.write_text(text + "\n"))
+
+
+def load_run(path: str | Path) -> Results:
+    """Read a run folder written by ``routesim`` back into :class:`Results`."""
+    path = Path(path)
+    meta_file = path / RUN_FILE
+    if not meta_file.exists():
+        raise FileNotFoundError(f"{path} is not a complete run: {RUN_FILE} is missing.")
+    frames = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLES}
+    panel_file = path / "enterprise_panel.parquet"
+    panel = pd.read_parquet(panel_file) if panel_file.exists() else None
+    return Results(**frames, metadata=json.loads(meta_file.read_text()), enterprise_panel=panel)
