@@ -1,0 +1,66 @@
+"""Composition of every preset, and a clear error for each kind of bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from routesim import ConfigError, compose
+from routesim.compose import CONF_DIR
+
+GROUPS = ("market", "population", "router", "scenario")
+
+
+@pytest.mark.parametrize("group, option", [
+    (g, p.stem) for g in GROUPS for p in sorted((CONF_DIR / g).glob("*.yaml"))
+])
+def test_every_preset_composes_and_validates(group, option):
+    extra = [] if group in ("market", "population") else ["market=tiny", "population=tiny"]
+    if group == "market" and option == "tiny":
+        extra = ["population=tiny"]
+    if group == "population" and option == "tiny":
+        extra = ["market=tiny"]
+    cfg = compose([f"{group}={option}", *extra])
+    assert getattr(cfg, group) is not None
+
+
+BAD = {
+    "unknown top-level key": (["+foo=1"], "foo"),
+    "unknown nested key": (["+workload.bar=2"], "workload.bar"),
+    "unknown model field": (["+market.models.big.colour=red"], "market.models.big.colour"),
+    "vendor not in market": (["+population.preferred_vendor_weights.nobody=1"], "nobody"),
+    "model of unknown provider": (["market.models.small.provider=ghost"], "market.models.small.provider"),
+    "bad tier": (["market.models.big.tier=mid"], "frontier, budget, overseas"),
+    "negative price": (["market.models.big.price_in_usd_per_mtok=-1"],
+                       "market.models.big.price_in_usd_per_mtok"),
+    "capability above 1": (["market.models.big.capability=1.2"], "market.models.big.capability"),
+    "negative size": (["population.size_median_tasks_per_month=-3"],
+                      "population.size_median_tasks_per_month"),
+    "zero enterprises": (["population.n_enterprises=0"], "population.n_enterprises"),
+    "probability above 1": (["adoption.innovation_p=2"], "adoption.innovation_p"),
+    "share outside [0, 1]": (["population.industries.easy.overseas_allowed_share=-0.1"],
+                             "overseas_allowed_share"),
+    "requirement range reversed": (["population.requirement_low=0.9", "population.requirement_high=0.5"],
+                                   "population.requirement_high"),
+    "unknown policy": (["router.policy=magic"], "single, threshold, cost_optimal"),
+    "bad peer group": (["adoption.peer_group=city"], "industry, global"),
+    "bad month": (["start=2024-13"], "YYYY-MM"),
+    "end before start": (["end=2023-01"], "end"),
+    "retire before release": (["market.models.big.retire=2019-01"], "market.models.big.retire"),
+    "vendor without frontier model": (["+population.preferred_vendor_weights.labtwo=1"], "labtwo"),
+}
+
+
+@pytest.mark.parametrize("overrides, names", BAD.values(), ids=BAD.keys())
+def test_bad_input_names_the_key(overrides, names):
+    with pytest.raises(ConfigError) as err:
+        compose(["market=tiny", "population=tiny", *overrides])
+    assert names in str(err.value)
+
+
+def test_wrong_type_is_refused_at_compose_time():
+    with pytest.raises(Exception, match="population.n_enterprises"):
+        compose(["market=tiny", "population=tiny", "population.n_enterprises=many"])
+
+
+def test_seed_zero_is_a_seed():
+    assert compose(["market=tiny", "population=tiny", "seed=0"]).seed == 0

@@ -1,0 +1,132 @@
+"""Whole-run behaviour: reproducibility, invariants, common random numbers, directions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from routesim import compose, simulate
+from routesim.adoption import step_adoption
+from routesim.metrics import InvariantError, check_invariants, raise_on_failures
+from routesim.model import MarketModel
+from routesim.results import TABLES
+
+
+def assert_same_tables(a, b):
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+
+
+def test_same_seed_same_tables_different_seed_different(tiny_cfg):
+    first, again = simulate(tiny_cfg), simulate(tiny_cfg)
+    assert_same_tables(first, again)
+    other = simulate(compose(["market=tiny", "population=tiny", "end=2024-12", "seed=1"]))
+    assert not np.allclose(first.market["total_spend_usd"], other.market["total_spend_usd"])
+
+
+def test_every_invariant_holds_and_is_recorded(tiny_cfg):
+    res = simulate(tiny_cfg)
+    inv = res.metadata["invariants"]
+    assert set(inv) == {"spend_equals_revenue", "tasks_conserved", "shares_sum_to_one",
+                        "no_nan_or_negative_money"}
+    assert all(v["ok"] for v in inv.values())
+
+
+@pytest.mark.parametrize("tamper, broken", [
+    (lambda t: None, None),
+    (lambda t: t["providers"].__setitem__("revenue_usd", t["providers"]["revenue_usd"] * 1.01),
+     "spend_equals_revenue"),
+    (lambda t: t["enterprises"].__setitem__("tasks_unmet", t["enterprises"]["tasks_unmet"] + 5.0),
+     "tasks_conserved"),
+    (lambda t: t["tiers"].__setitem__("token_share", t["tiers"]["token_share"] * 0.9),
+     "shares_sum_to_one"),
+    (lambda t: t["models"].__setitem__("revenue_usd", -t["models"]["revenue_usd"]),
+     "no_nan_or_negative_money"),
+    (lambda t: t["market"].__setitem__("hhi_revenue", np.nan), "no_nan_or_negative_money"),
+])
+def test_broken_invariants_are_caught(tiny_cfg, tamper, broken):
+    res = simulate(tiny_cfg)
+    tables = {k: v.copy() for k, v in res.tables().items()}
+    tamper(tables)
+    inv = check_invariants(tables)
+    failed = {k for k, v in inv.items() if not v["ok"]}
+    if broken is None:
+        assert not failed
+        return
+    assert broken in failed
+    with pytest.raises(InvariantError, match=broken):
+        raise_on_failures(inv)
+
+
+def test_scenarios_share_enterprises_and_draws(tiny_cfg):
+    a = MarketModel(tiny_cfg)
+    b = MarketModel(compose(["market=tiny", "population=tiny", "end=2024-12", "scenario=no_routing"]))
+    for field in ("industry", "access", "requirement", "preferred", "base_tasks"):
+        np.testing.assert_array_equal(getattr(a.population, field), getattr(b.population, field))
+    np.testing.assert_array_equal(a.run().adopted, b.run().adopted)  # same adoption draws
+
+
+def test_no_routing_has_zero_savings_and_routing_positive():
+    base = ["market=tiny", "population=tiny", "end=2025-12", "adoption.initial_share=0.5"]
+    off = simulate(compose([*base, "scenario=no_routing"]))
+    on = simulate(compose(base))
+    assert (off.enterprises["savings_usd"] == 0).all()
+    assert (off.enterprises["adopters"] == 0).all()
+    assert (on.enterprises["savings_usd"] > 0).all()
+    # same demand (no elasticity), less frontier revenue, lower frontier revenue per task
+    np.testing.assert_allclose(on.enterprises["tasks_demanded"], off.enterprises["tasks_demanded"])
+    assert (on.market["frontier_revenue_usd"] < off.market["frontier_revenue_usd"]).all()
+    assert (on.market["frontier_revenue_per_task_usd"] < off.market["frontier_revenue_per_task_usd"]).all()
+
+
+def test_adoption_with_innovation_only_follows_closed_form():
+    rng = np.random.default_rng(7)
+    n, p, months = 200_000, 0.05, 36
+    adopted = np.zeros(n, bool)
+    group = rng.integers(0, 4, n)
+    shares = []
+    for _ in range(months):
+        adopted = step_adoption(adopted, group, 4, p, 0.0, rng.random(n))
+        shares.append(adopted.mean())
+    expected = 1 - np.exp(-p * np.arange(1, months + 1))
+    assert np.max(np.abs(np.array(shares) - expected)) < 0.005  # ~4.5 binomial sd at n = 2e5
+
+
+def test_imitation_speeds_adoption(tiny_cfg):
+    slow = MarketModel(compose(["market=tiny", "population=tiny", "adoption.imitation_q=0"])).run()
+    fast = MarketModel(compose(["market=tiny", "population=tiny", "adoption.imitation_q=0.3"])).run()
+    assert fast.adopted.mean() > slow.adopted.mean()
+
+
+def test_elasticity_zero_ignores_prices_and_positive_rebounds():
+    base = ["market=tiny", "population=tiny", "end=2025-12", "adoption.initial_share=0.5"]
+    flat = simulate(compose([*base, "demand.price_elasticity=0"]))
+    flat_off = simulate(compose([*base, "demand.price_elasticity=0", "scenario=no_routing"]))
+    np.testing.assert_allclose(flat.enterprises["tasks_demanded"], flat_off.enterprises["tasks_demanded"])
+    elastic = simulate(compose([*base, "demand.price_elasticity=1.0"]))
+    # routing makes tasks cheaper than the month-0 flagship cost, so volume rises
+    assert (elastic.enterprises["tasks_demanded"] > flat.enterprises["tasks_demanded"]).all()
+
+
+def test_mesa_agents_read_model_rows(tiny_cfg):
+    model = MarketModel(tiny_cfg).run()
+    ents = model.enterprises
+    assert len(ents) == model.population.size
+    assert np.isclose(sum(ents.get("spend_usd")), model.spend.sum())
+    assert ents.agg("tasks", np.sum) == pytest.approx(model.tasks.sum())
+    providers = {a.name: a for a in model.providers}
+    assert set(providers) == {"labone", "labtwo"}
+    assert sum(a.revenue_usd for a in providers.values()) == pytest.approx(model.spend.sum())
+
+
+def test_default_market_routing_lowers_frontier_revenue_and_saves(small_default_cfg):
+    on = simulate(small_default_cfg)
+    off = simulate(compose(["population.n_enterprises=300", "end=2026-12", "scenario=no_routing"]))
+    assert (off.enterprises["savings_usd"] == 0).all()
+    assert on.enterprises["savings_usd"].sum() > 0
+    late = on.enterprises["month"] >= "2026-01-01"
+    assert (on.enterprises.loc[late, "savings_usd"] > 0).all()
+    assert on.market["frontier_revenue_usd"].sum() < off.market["frontier_revenue_usd"].sum()
+    assert (on.market["frontier_revenue_per_task_usd"].iloc[-12:]
+            < off.market["frontier_revenue_per_task_usd"].iloc[-12:]).all()
