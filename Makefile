@@ -1,0 +1,43 @@
+# routesim: every target builds the local virtual environment it needs, so a fresh clone
+# needs nothing but Python 3.11 and network access to PyPI.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# one BLAS thread per process: the work is many small arrays, and sweeps run in parallel
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: help run test test-slow lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/routesim: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev: $(BIN)/routesim
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: $(BIN)/routesim  ## install, then run the default calibrated market into results/runs/
+	$(BIN)/routesim $(ARGS)
+
+test: $(VENV)/.dev  ## install, then run lint and the test suite (not the slow tests)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+test-slow: $(VENV)/.dev  ## the slow and statistical tests only
+	$(BIN)/python -m pytest -m slow $(ARGS)
+
+lint: $(VENV)/.dev  ## ruff
+	$(BIN)/ruff check src tests benchmarks
+
+bench: $(VENV)/.dev  ## speed and memory benchmark (writes benchmarks/out/*.csv)
+	$(BIN)/python benchmarks/bench_engine.py $(ARGS)
+
+clean:  ## remove the virtual environment and caches (results/ is kept)
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info
