@@ -28,7 +28,7 @@ from routesim.catalog import build_catalog
 from routesim.config import Config
 from routesim.population import draw_population
 from routesim.routing import POLICIES, RouteRequest, eligibility, single
-from routesim.workload import build_workload, demand_multiplier, month_menu
+from routesim.workload import MonthMenu, build_workload, demand_multiplier, month_menu
 
 
 @dataclasses.dataclass
@@ -75,8 +75,8 @@ class MarketModel(mesa.Model):
             self.peer_group, self.n_peer_groups = np.zeros(n, dtype=np.int64), 1
 
         n_seg, n_mod = self.workload.n_segments, self.catalog.n_models
-        # flat index of (industry, segment, model 0) into the month menu, per (enterprise, segment)
-        self._menu_base = (self.population.industry[:, None] * n_seg + np.arange(n_seg)) * n_mod
+        # flat index of (industry, segment, model 0) into a month's (I, K, M + 1) billing array
+        self._menu_base = (self.population.industry[:, None] * n_seg + np.arange(n_seg)) * (n_mod + 1)
         self._reference_cost_per_task: np.ndarray | None = None
 
         EnterpriseAgent.create_agents(self, n, row=list(range(n)))
@@ -107,8 +107,12 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------------------- phases
 
-    def route(self, t: int) -> tuple[np.ndarray, RouteRequest, object]:
-        """Choose a model for every (enterprise, segment) in month ``t``: (N, K) indices."""
+    def route(self, t: int) -> tuple[np.ndarray, np.ndarray, RouteRequest, MonthMenu]:
+        """Choose a model for every (enterprise, segment) in month ``t``.
+
+        Returns (N, K) model indices (-1: no model), the mask of enterprises that routed,
+        the routing request and the month's menu.
+        """
         menu = month_menu(self.workload, self.catalog, t)
         pop = self.population
         req = RouteRequest(
@@ -125,20 +129,31 @@ class MarketModel(mesa.Model):
                 req, industry=pop.industry[routers], access=pop.access[routers],
                 requirement=pop.requirement[routers], flagship=req.flagship[routers])
             choice[routers] = self.policy(sub)
-        return choice, req, menu
+        else:
+            routers = np.zeros_like(routers)
+        return choice, routers, req, menu
 
     def _route_and_bill(self) -> dict[str, np.ndarray]:
-        t, pop, n_mod = self.t, self.population, self.catalog.n_models
-        choice, req, menu = self.route(t)
-        weight = self.workload.segment_weight
+        """Route, set demand, and bill; returns the month's per-model and market totals.
 
-        served = choice >= 0
-        idx = self._menu_base + np.where(served, choice, 0)
-        cost = np.where(served, menu.cost_per_task.ravel()[idx], 0.0)
-        cost_per_task = cost @ weight
-        flag_served = req.flagship >= 0
-        flag_idx = self._menu_base + np.where(flag_served, req.flagship, 0)[:, None]
-        flag_cost_per_task = np.where(flag_served, menu.cost_per_task.ravel()[flag_idx] @ weight, 0.0)
+        Billing aggregates tasks per (industry, segment, model) with one ``bincount`` and
+        prices that small array, instead of gathering cost, tokens and success per
+        (enterprise, segment). "No model" (-1) is an extra, free, zero-token column.
+        """
+        t, pop, n_mod = self.t, self.population, self.catalog.n_models
+        choice, routers, req, menu = self.route(t)
+        weight = self.workload.segment_weight
+        n_ind, n_seg = self.workload.difficulty.shape
+
+        def with_no_model(values: np.ndarray, fill: float) -> np.ndarray:
+            return np.concatenate([values, np.full((*values.shape[:-1], 1), fill)], axis=-1)
+
+        cost = with_no_model(menu.cost_per_task, 0.0)  # (I, K, M + 1)
+        idx = self._menu_base + np.where(choice >= 0, choice, n_mod)  # (N, K) into cost.ravel()
+        flag = np.where(req.flagship >= 0, req.flagship, n_mod)
+        flag_cost_per_task = (weight @ cost)[pop.industry, flag]  # (I, M + 1) table, gathered
+        cost_per_task = flag_cost_per_task.copy()
+        cost_per_task[routers] = cost.ravel()[idx[routers]] @ weight
         if self._reference_cost_per_task is None:
             self._reference_cost_per_task = flag_cost_per_task
 
@@ -148,21 +163,19 @@ class MarketModel(mesa.Model):
         self.spend = self.tasks * cost_per_task
         self.no_routing_spend = self.tasks * flag_cost_per_task
 
-        seg_tasks = self.tasks[:, None] * weight  # (N, K)
-        success = menu.success.ravel()[idx]
-        served_tasks = np.where(served, seg_tasks, 0.0)
-        chosen = np.where(served, choice, 0).ravel()
-        flat_tasks = served_tasks.ravel()
+        seg_tasks = np.bincount(idx.ravel(), (self.tasks[:, None] * weight).ravel(),
+                                n_ind * n_seg * (n_mod + 1)).reshape(n_ind, n_seg, n_mod + 1)
+        served = seg_tasks[..., :n_mod]
+        below = with_no_model(menu.success, 1.0).ravel()[idx] < pop.requirement[:, None]
         return {
-            "model_tasks": np.bincount(chosen, flat_tasks, n_mod),
-            "model_revenue": np.bincount(chosen, (served_tasks * cost).ravel(), n_mod),
-            "model_tokens": np.bincount(chosen, flat_tasks * menu.tokens_per_task.ravel()[idx].ravel(),
-                                        n_mod),
-            "tasks_served": served_tasks.sum(),
-            "tasks_unmet": np.where(served, 0.0, seg_tasks).sum(),
-            "successes": (served_tasks * success).sum(),
-            "tasks_below_requirement": (served_tasks * (success < pop.requirement[:, None])).sum(),
-            "routers": int((self.adopted & self.routing_allowed).sum()),
+            "model_tasks": served.sum(axis=(0, 1)),
+            "model_revenue": (served * menu.cost_per_task).sum(axis=(0, 1)),
+            "model_tokens": (served * menu.tokens_per_task).sum(axis=(0, 1)),
+            "tasks_served": served.sum(),
+            "tasks_unmet": seg_tasks[..., n_mod].sum(),
+            "successes": (served * menu.success).sum(),
+            "tasks_below_requirement": self.tasks @ (below @ weight),
+            "routers": int((self.adopted & self.routing_allowed).sum()),  # adopters, whatever policy
         }
 
     def _account_providers(self, billing: dict[str, np.ndarray]) -> None:
