@@ -130,3 +130,13 @@ def test_default_market_routing_lowers_frontier_revenue_and_saves(small_default_
     assert on.market["frontier_revenue_usd"].sum() < off.market["frontier_revenue_usd"].sum()
     assert (on.market["frontier_revenue_per_task_usd"].iloc[-12:]
             < off.market["frontier_revenue_per_task_usd"].iloc[-12:]).all()
+
+
+def test_finished_models_are_released(tiny_cfg):
+    import mesa
+
+    simulate(tiny_cfg)
+    before = len(mesa.Agent._ids)
+    for _ in range(3):
+        simulate(tiny_cfg)
+    assert len(mesa.Agent._ids) == before

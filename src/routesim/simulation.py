@@ -6,10 +6,12 @@ Hydra's global state or the file system.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+import mesa
+from omegaconf import DictConfig
 
 from routesim import __version__
 from routesim.config import Config, to_config
@@ -34,6 +36,9 @@ def simulate(cfg: Config | DictConfig | dict[str, Any], check: bool = True) -> R
     started = time.perf_counter()
     model = MarketModel(config).run()
     ran = time.perf_counter()
+    # Mesa 3.3 keeps a per-model id counter on the Agent class, which would keep every
+    # finished model alive in a long-lived process (a sweep worker, a notebook).
+    mesa.Agent._ids.pop(model, None)
     tables = build_tables(model)
     invariants = check_invariants(tables)
     if check:
@@ -44,7 +49,7 @@ def simulate(cfg: Config | DictConfig | dict[str, Any], check: bool = True) -> R
         "routesim_version": __version__,
         "scenario": config.scenario.name,
         "router_policy": config.router.policy,
-        "config": OmegaConf.to_container(OmegaConf.structured(config), resolve=True),
+        "config": dataclasses.asdict(config),
         "invariants": invariants,
         "first_profitable_month": first_profitable_months(model),
         "timings_s": {"simulate": ran - started, "tables_and_checks": finished - ran},

@@ -69,7 +69,7 @@ def enterprise_savings(enterprises: pd.DataFrame) -> Figure:
     right.plot(enterprises["month"], 100 * enterprises["adopter_share"], color="#d1495b",
                linestyle=":", label="enterprises routing (%)")
     right.set_ylabel("percent")
-    right.set_ylim(0, 100)
+    right.set_ylim(min(0.0, 100 * float(enterprises["savings_share"].min()) - 5), 100)
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="upper left", fontsize="small")
     ax.set_title("Enterprise savings from routing")
