@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from golden import GOLDEN_DIR, GOLDEN_TABLES, golden_results
 
 
