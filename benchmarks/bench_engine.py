@@ -63,6 +63,25 @@ def measure_reference(n: int, months: int) -> dict:
     return {"n": n, "months": months, "reference_s": ref_s, "vectorised_s": min(vec)}
 
 
+def measure_cli(repeats: int) -> dict:
+    """Wall time of the whole `routesim` command and of importing it, best of ``repeats``."""
+    import tempfile
+
+    routesim = str(Path(sys.executable).parent / "routesim")
+    walls, imports, meta = [], [], {}
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import routesim.cli"], check=True)
+        imports.append(time.perf_counter() - started)
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            subprocess.run([routesim, f"hydra.run.dir={tmp}"], check=True, capture_output=True)
+            walls.append(time.perf_counter() - started)
+            meta = json.loads((Path(tmp) / "run.json").read_text())["timings_s"]
+    return {"cli_wall_s": min(walls), "import_s": min(imports), "plots_s": meta["plots"],
+            "write_tables_s": meta["write_tables"], "simulate_s": meta["simulate"]}
+
+
 def child(kind: str, *args: int) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", kind, *map(str, args)], check=True,
                          capture_output=True, text=True)
@@ -102,6 +121,11 @@ def main() -> None:
         rows.append({"measure": "reference", **r})
         print(f"{n:>8} {r['months']:>6} {r['reference_s']:>12.2f} {r['vectorised_s']:>13.4f} "
               f"{r['speedup']:>8.0f}x")
+    cli = measure_cli(args.repeats)
+    rows.append({"measure": "cli", "n": 10_000, **cli})
+    print(f"\nwhole CLI run (default market, 10,000 enterprises): {cli['cli_wall_s']:.2f} s "
+          f"(python + imports {cli['import_s']:.2f} s, plots {cli['plots_s']:.2f} s, "
+          f"tables {cli['write_tables_s']:.2f} s, model {cli['simulate_s']:.2f} s)")
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     fields = sorted({k for r in rows for k in r} | {"machine", "python"})

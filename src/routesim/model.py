@@ -13,11 +13,18 @@ Enterprise state is a struct of NumPy arrays owned by the model; EnterpriseAgent
 views on their rows. All randomness comes from ``self.rng`` (Mesa's seeded Generator),
 split into one child stream per subsystem so that adding draws in one subsystem never
 shifts another (common random numbers across scenarios).
+
+Months are recorded in a :class:`MonthlyRecord` of arrays rather than Mesa's DataCollector:
+the outputs are long tables keyed by (month, provider / model / tier), and DataCollector
+indexes model-level data by position and stores agent values by reference.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
+from collections.abc import Iterator
 
 import mesa
 import numpy as np
@@ -29,6 +36,17 @@ from routesim.config import Config
 from routesim.population import draw_population
 from routesim.routing import POLICIES, RouteRequest, eligibility, single
 from routesim.workload import MonthMenu, build_workload, demand_multiplier, month_menu
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclasses.dataclass
@@ -79,7 +97,8 @@ class MarketModel(mesa.Model):
         self._menu_base = (self.population.industry[:, None] * n_seg + np.arange(n_seg)) * (n_mod + 1)
         self._reference_cost_per_task: np.ndarray | None = None
 
-        EnterpriseAgent.create_agents(self, n, row=list(range(n)))
+        with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
+            EnterpriseAgent.create_agents(self, n, row=list(range(n)))
         for i, pid in enumerate(self.catalog.provider_ids):
             spec = cfg.market.providers[pid]
             ProviderAgent(self, index=i, name=pid, origin=spec.origin,
