@@ -1,9 +1,9 @@
 """A per-agent reference implementation of the monthly step, in plain Python loops.
 
 It shares only the inputs with the vectorised model (catalogue, workload, the drawn
-population and the random streams) and recomputes routing, billing, demand, provider books
-and adoption one enterprise, segment and model at a time, the obvious way. Tests assert
-that the vectorised model gives the same numbers.
+population and traits, and the random streams) and recomputes vendor choice, routing,
+demand, budgets, billing, provider books and adoption one enterprise, segment and model at
+a time, the obvious way. Tests assert that the vectorised model gives the same numbers.
 """
 
 from __future__ import annotations
@@ -13,12 +13,18 @@ import math
 import numpy as np
 
 from routesim.catalog import build_catalog
-from routesim.config import Config
-from routesim.population import draw_population
+from routesim.config import Config, parse_month
+from routesim.population import draw_population, draw_traits
 from routesim.workload import build_workload
 
+THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2
 
-def _flagship(cat, t: int, provider: int) -> int:
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def flagship_of(cat, t: int, provider: int) -> int:
     best, best_key = -1, None
     for m in range(cat.n_models):
         if (cat.model_provider[m] == provider and cat.model_tier[m] == 0 and cat.flagship_eligible[m]
@@ -29,8 +35,9 @@ def _flagship(cat, t: int, provider: int) -> int:
     return best
 
 
-def _cheapest_acceptable(costs: list[float], probs: list[float], eligible: list[bool],
-                         requirement: float) -> int:
+def cheapest_acceptable_one(costs: list[float], probs: list[float], eligible: list[bool],
+                            requirement: float) -> int:
+    """The cheapest eligible model meeting the requirement, else the cheapest most successful."""
     candidates = [m for m in range(len(costs)) if eligible[m]]
     if not candidates:
         return -1
@@ -41,109 +48,294 @@ def _cheapest_acceptable(costs: list[float], probs: list[float], eligible: list[
     return min((m for m in candidates if probs[m] == top), key=lambda m: (costs[m], m))
 
 
-def reference_run(cfg: Config) -> dict[str, np.ndarray]:
-    """Simulate ``cfg`` with loops; returns per-month arrays named like the model's record."""
-    cat, wl = build_catalog(cfg), build_workload(cfg)
-    pop_rng, adopt_rng = np.random.default_rng(cfg.seed).spawn(2)
-    pop = draw_population(cfg, cat.provider_ids, pop_rng)
-    n, n_seg, n_mod = pop.size, wl.n_segments, cat.n_models
-    adopted = [bool(u < cfg.adoption.initial_share) for u in adopt_rng.random(n)]
-    policy = cfg.router.policy
-    slope = wl.success_slope
-    reference_cpt: list[float] | None = None
-    cash = [0.0] * cat.n_providers
-    out: dict[str, list] = {k: [] for k in (
-        "model_revenue", "model_tokens", "model_tasks", "provider_cash", "spend_usd",
-        "no_routing_spend_usd", "tasks_demanded", "tasks_served", "tasks_unmet",
-        "tasks_below_requirement", "expected_successes", "adopters")}
+class Reference:
+    """The market, one enterprise at a time."""
 
-    for t in range(len(cat.months)):
-        flagships = [_flagship(cat, t, p) for p in range(cat.n_providers)]
-        revenue, tokens, tasks_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
-        tot = dict.fromkeys(("spend", "cf", "demanded", "served", "unmet", "below", "succ"), 0.0)
-        cpts = []
-        for e in range(n):
-            i = int(pop.industry[e])
-            eligible = [bool(cat.available[t, m]) and (bool(pop.access[e]) or not cat.model_overseas[m])
-                        for m in range(n_mod)]
-            flag = flagships[int(pop.preferred[e])]
-            routes = adopted[e] and cfg.scenario.routing_allowed and policy != "single"
-            seg_choice, seg_cost, seg_flag_cost, seg_tokens, seg_prob = [], [], [], [], []
-            for k in range(n_seg):
-                d = float(wl.difficulty[i, k])
-                costs, probs, toks = [], [], []
-                for m in range(n_mod):
-                    tin = float(wl.tokens_in[i, k])
-                    tout = float(wl.tokens_out[i, k]) * float(cat.output_tokens_multiplier[m])
-                    costs.append((tin * float(cat.price_in[t, m]) + tout * float(cat.price_out[t, m])) / 1e6)
-                    probs.append(1.0 / (1.0 + math.exp(-slope * (float(cat.capability[t, m]) - d))))
-                    toks.append(tin + tout)
-                if routes and (policy == "cost_optimal"
-                               or (policy == "threshold" and d <= cfg.router.threshold_difficulty)):
-                    m = _cheapest_acceptable(costs, probs, eligible, float(pop.requirement[e]))
-                else:
-                    m = flag
-                seg_choice.append(m)
-                seg_cost.append(costs[m] if m >= 0 else 0.0)
-                seg_flag_cost.append(costs[flag] if flag >= 0 else 0.0)
-                seg_tokens.append(toks[m] if m >= 0 else 0.0)
-                seg_prob.append(probs[m] if m >= 0 else 0.0)
-            w = 1.0 / n_seg
-            cpt = sum(c * w for c in seg_cost)
-            flag_cpt = sum(c * w for c in seg_flag_cost)
-            cpts.append(flag_cpt)
-            growth = (1.0 + cfg.demand.growth_per_month) ** t
-            ref = flag_cpt if reference_cpt is None else reference_cpt[e]
-            eps = cfg.demand.price_elasticity
-            price_term = (cpt / ref) ** (-eps) if (eps != 0.0 and ref > 0) else 1.0
-            volume = float(pop.base_tasks[e]) * growth * price_term
-            tot["demanded"] += volume
-            tot["spend"] += volume * cpt
-            tot["cf"] += volume * flag_cpt
-            for k in range(n_seg):
-                seg_tasks = volume * w
-                m = seg_choice[k]
-                if m < 0:
-                    tot["unmet"] += seg_tasks
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.cat, self.wl = build_catalog(cfg), build_workload(cfg)
+        pop_rng, self.adopt_rng, traits_rng, self.demand_rng = np.random.default_rng(cfg.seed).spawn(4)
+        self.pop = draw_population(cfg, self.cat.provider_ids, pop_rng)
+        self.traits = draw_traits(cfg, traits_rng)
+        n = self.pop.size
+        self.adopted = [bool(u < cfg.adoption.initial_share) for u in self.adopt_rng.random(n)]
+        self.newly = [False] * n
+        self.cap_hit = [False] * n
+        self.preferred = [int(p) for p in self.pop.preferred]
+        self.reference_cpt: list[float] | None = None
+        self.cash = [0.0] * self.cat.n_providers
+        self.ban_month = (None if cfg.access.ban_start is None
+                          else parse_month(cfg.access.ban_start, "b") - int(self.cat.months[0]))
+
+    # ---- one month's menu, as lists
+    def menu(self, t: int, i: int, k: int):
+        cat, wl, cfg = self.cat, self.wl, self.cfg
+        d = float(wl.difficulty[i, k])
+        s = cfg.workload.success_slope
+        cost, prob, toks, seen_cost, seen_prob = [], [], [], [], []
+        for m in range(cat.n_models):
+            tin = float(wl.tokens_in[i, k])
+            tout = float(wl.tokens_out[i, k]) * float(cat.output_tokens_multiplier[m])
+            c = (tin * float(cat.price_in[t, m]) + tout * float(cat.price_out[t, m])) / 1e6
+            cap = float(cat.capability[t, m])
+            over = bool(cat.model_overseas[m])
+            cost.append(c)
+            prob.append(sigmoid(s * (cap - d)))
+            toks.append(tin + tout)
+            seen_cost.append(c * (1 + cfg.access.overseas_risk_premium) if over else c)
+            seen_prob.append(sigmoid(s * (cap - cfg.access.overseas_quality_discount - d)) if over
+                             else sigmoid(s * (cap - d)))
+        return cost, prob, toks, seen_cost, seen_prob
+
+    def access(self, e: int, t: int) -> bool:
+        allowed = bool(self.pop.access[e])
+        banned = self.traits.ban_draw[e] < self.cfg.access.ban_share
+        if self.ban_month is not None and t >= self.ban_month and banned:
+            allowed = False
+        return allowed
+
+    def eligible(self, e: int, t: int) -> list[bool]:
+        ok = self.access(e, t)
+        return [bool(self.cat.available[t, m]) and (ok or not self.cat.model_overseas[m])
+                for m in range(self.cat.n_models)]
+
+    # ---- a plan: list of (segment, model, calls per task)
+    def plan(self, e: int, t: int, policy: str, menus, flag: int) -> list[tuple[int, int, float]]:
+        cfg, wl = self.cfg, self.wl
+        i = int(self.pop.industry[e])
+        r = float(self.pop.requirement[e])
+        elig = self.eligible(e, t) if policy != "single" else None
+        calls = []
+        for k in range(wl.n_segments):
+            cost, prob, _, seen_cost, seen_prob = menus[i][k]
+            d = float(wl.difficulty[i, k])
+            if policy == "single" or (policy == "threshold" and d > cfg.router.threshold_difficulty):
+                if flag >= 0:
+                    calls.append((k, flag, 1.0))
+                continue
+            if policy == "logit":
+                utils = {}
+                for m in range(self.cat.n_models):
+                    if elig[m]:
+                        mine = self.cat.model_provider[m] == self.preferred[e]
+                        loyal = cfg.router.logit_loyalty if mine else 0.0
+                        utils[m] = (cfg.router.logit_quality_weight * seen_prob[m]
+                                    - cfg.router.logit_price_weight * math.log(seen_cost[m]) + loyal)
+                if utils:
+                    top = max(utils.values())
+                    z = sum(math.exp(u - top) for u in utils.values())
+                    for m, u in utils.items():
+                        calls.append((k, m, math.exp(u - top) / z))
+                continue
+            need = r
+            if policy == "learned":
+                noise = cfg.router.learned_noise_sd * float(self.traits.difficulty_noise[e, k])
+                need = sigmoid(math.log(r / (1 - r)) + cfg.workload.success_slope * noise) if 0 < r < 1 else r
+            strong = cheapest_acceptable_one(seen_cost, seen_prob, elig, need)
+            if policy == "cascade":
+                cheap = cheapest_acceptable_one(seen_cost, seen_prob, elig, cfg.router.cascade_first_success)
+                if (cheap >= 0 and strong >= 0 and cheap != strong
+                        and seen_cost[cheap] + (1 - prob[cheap]) * seen_cost[strong] < seen_cost[strong]):
+                    calls.append((k, cheap, 1.0))
+                    calls.append((k, strong, 1 - prob[cheap]))
                     continue
-                tot["served"] += seg_tasks
-                tot["succ"] += seg_tasks * seg_prob[k]
-                if seg_prob[k] < float(pop.requirement[e]):
-                    tot["below"] += seg_tasks
-                revenue[m] += seg_tasks * seg_cost[k]
-                tokens[m] += seg_tasks * seg_tokens[k]
-                tasks_m[m] += seg_tasks
-        if reference_cpt is None:
-            reference_cpt = cpts
+            if strong >= 0:
+                calls.append((k, strong, 1.0))
+        return calls
 
-        for p in range(cat.n_providers):
-            rev = sum(revenue[m] for m in range(n_mod) if cat.model_provider[m] == p)
-            serving = sum(revenue[m] * float(cat.serving_cost_fraction[m]) for m in range(n_mod)
-                          if cat.model_provider[m] == p)
-            fixed = cfg.market.providers[cat.provider_ids[p]].fixed_cost_usd_per_month
-            cash[p] += rev - serving - fixed
-        routers = sum(1 for e in range(n) if adopted[e] and cfg.scenario.routing_allowed)
-        for key, value in (("model_revenue", revenue), ("model_tokens", tokens), ("model_tasks", tasks_m),
-                           ("provider_cash", list(cash)), ("spend_usd", tot["spend"]),
-                           ("no_routing_spend_usd", tot["cf"]), ("tasks_demanded", tot["demanded"]),
-                           ("tasks_served", tot["served"]), ("tasks_unmet", tot["unmet"]),
-                           ("tasks_below_requirement", tot["below"]),
-                           ("expected_successes", tot["succ"]), ("adopters", float(routers))):
-            out[key].append(value)
+    def downgrade_plan(self, e: int, t: int, menus) -> list[tuple[int, int, float]]:
+        i = int(self.pop.industry[e])
+        elig = self.eligible(e, t)
+        calls = []
+        for k in range(self.wl.n_segments):
+            _, _, _, seen_cost, seen_prob = menus[i][k]
+            m = cheapest_acceptable_one(seen_cost, seen_prob, elig, 0.0)
+            if m >= 0:
+                calls.append((k, m, 1.0))
+        return calls
 
-        # adoption, one enterprise at a time, with the same uniforms as the model
-        uniforms = adopt_rng.random(n)
-        groups = ([int(g) for g in pop.industry] if cfg.adoption.peer_group == "industry" else [0] * n)
+    def price(self, e: int, calls, menus) -> tuple[float, float]:
+        """Cost and calls per task of a plan."""
+        i, w = int(self.pop.industry[e]), 1.0 / self.wl.n_segments
+        cpt = sum(w * wt * menus[i][k][0][m] for k, m, wt in calls)
+        return cpt, sum(w * wt for _, _, wt in calls)
+
+    def flag_cpt(self, e: int, flag: int, menus) -> float:
+        i, w = int(self.pop.industry[e]), 1.0 / self.wl.n_segments
+        return sum(w * menus[i][k][0][flag] for k in range(self.wl.n_segments)) if flag >= 0 else 0.0
+
+    def fee(self, cpt: float, calls_pt: float) -> float:
+        r = self.cfg.router
+        return r.fee_share_of_spend * cpt + r.fee_usd_per_1k_requests * calls_pt / 1000.0
+
+    def run(self) -> dict[str, np.ndarray]:
+        cfg, cat, wl, pop = self.cfg, self.cat, self.wl, self.pop
+        n, n_seg, n_mod = pop.size, wl.n_segments, cat.n_models
+        w = 1.0 / n_seg
+        allowed = cfg.scenario.routing_allowed
+        out: dict[str, list] = {}
+
+        def put(key, value):
+            out.setdefault(key, []).append(value)
+
+        for t in range(len(cat.months)):
+            menus = [[self.menu(t, i, k) for k in range(n_seg)] for i in range(len(wl.industry_ids))]
+            flags = [flagship_of(cat, t, p) for p in range(cat.n_providers)]
+
+            switches = 0
+            sw = cfg.switching
+            if sw.enabled and t > 0:
+                for e in range(n):
+                    if (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months != 0:
+                        continue
+                    best, best_u = self.preferred[e], None
+                    for p in range(cat.n_providers):
+                        if flags[p] < 0:
+                            continue
+                        i = int(pop.industry[e])
+                        succ = sum(w * menus[i][k][1][flags[p]] for k in range(n_seg))
+                        cost = sum(w * menus[i][k][0][flags[p]] for k in range(n_seg))
+                        u = sw.quality_weight * succ - sw.price_weight * math.log(cost)
+                        u += sw.switching_cost if p == self.preferred[e] else 0.0
+                        if best_u is None or u > best_u:
+                            best, best_u = p, u
+                    switches += best != self.preferred[e]
+                    self.preferred[e] = best
+
+            revenue, tokens, calls_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
+            tot: dict[str, float] = {}
+
+            def add(key, value, tot=tot):
+                tot[key] = tot.get(key, 0.0) + value
+
+            flag_cpts, tasks_all = [], []
+            spike_hit, spike_size = self.demand_rng.random(n), self.demand_rng.random(n)
+            max_ratio = 0.0
+            for e in range(n):
+                flag = flags[self.preferred[e]]
+                routes = self.adopted[e] and allowed
+                policy = self.traits.policy_names[int(self.traits.policy[e])] if routes else "single"
+                calls = self.plan(e, t, policy, menus, flag)
+                flag_cpt = self.flag_cpt(e, flag, menus)
+                flag_cpts.append(flag_cpt)
+                cpt, calls_pt = self.price(e, calls, menus)
+                if not routes:
+                    cpt = flag_cpt
+                ref = flag_cpt if self.reference_cpt is None else self.reference_cpt[e]
+                eps = cfg.demand.price_elasticity
+                spike = ((1 - spike_size[e]) ** (-1 / cfg.demand.spike_pareto_alpha)
+                         if spike_hit[e] < cfg.demand.spike_probability else 1.0)
+                price_term = (cpt / ref) ** (-eps) if (eps != 0.0 and ref > 0) else 1.0
+                tasks = float(pop.base_tasks[e]) * spike * (1 + cfg.demand.growth_per_month) ** t * price_term
+                tasks_all.append(tasks)
+                fee = self.fee(cpt, calls_pt) if routes else 0.0
+                bill = tasks * (cpt + fee)
+                share, hit = 1.0, False
+                if cfg.budget.enabled:
+                    base = (self.reference_cpt[e] if self.reference_cpt is not None else flag_cpt)
+                    budget = (float(self.traits.budget_headroom[e]) * float(pop.base_tasks[e]) * base
+                              * (1 + cfg.demand.growth_per_month) ** t)
+                    behaviour = int(self.traits.cap_behaviour[e])
+                    hit = bill > budget
+                    if hit and behaviour == DOWNGRADE and allowed:
+                        calls = self.downgrade_plan(e, t, menus)
+                        cpt, calls_pt = self.price(e, calls, menus)
+                        fee = self.fee(cpt, calls_pt) if routes else 0.0
+                        bill = tasks * (cpt + fee)
+                        add("downgraded", 1)
+                    max_ratio = max(max_ratio, bill / budget)
+                    if bill > budget and behaviour != OVERSPEND:
+                        share = budget / bill
+                    paid = budget if share < 1.0 else bill
+                    add("overspend", max(paid - budget, 0.0))
+                    add("runaway", float(paid > cfg.budget.runaway_multiple * budget))
+                    add("cap_hits", float(hit))
+                self.cap_hit[e] = hit
+                served = tasks * share
+                add("demanded", tasks)
+                add("throttled", tasks - served)
+                add("unmet", tasks - served)
+                add("spend", served * cpt)
+                add("fees", served * fee)
+                add("cf", served * flag_cpt)
+                add("integration", cfg.router.integration_cost_usd if (self.newly[e] and routes) else 0.0)
+                i = int(pop.industry[e])
+                row_success = [0.0] * n_seg
+                row_served = [False] * n_seg
+                for k, m, wt in calls:
+                    row_tasks = served * w
+                    calls_m[m] += row_tasks * wt
+                    revenue[m] += row_tasks * wt * menus[i][k][0][m]
+                    tokens[m] += row_tasks * wt * menus[i][k][2][m]
+                    row_success[k] += wt * menus[i][k][1][m]
+                    row_served[k] = True
+                for k in range(n_seg):
+                    if row_served[k]:
+                        add("served", served * w)
+                        add("succ", served * w * row_success[k])
+                        if row_success[k] < float(pop.requirement[e]):
+                            add("below", served * w)
+                    else:
+                        add("unmet", served * w)
+                if routes:
+                    add("routers", 1)
+            if self.reference_cpt is None:
+                self.reference_cpt = flag_cpts
+            self.newly = [False] * n
+
+            for p in range(cat.n_providers):
+                rev = sum(revenue[m] for m in range(n_mod) if cat.model_provider[m] == p)
+                serving = sum(revenue[m] * float(cat.serving_cost_fraction[m]) for m in range(n_mod)
+                              if cat.model_provider[m] == p)
+                fixed = cfg.market.providers[cat.provider_ids[p]].fixed_cost_usd_per_month
+                self.cash[p] += rev - serving - fixed
+            for key, value in (("model_revenue", revenue), ("model_tokens", tokens), ("model_tasks", calls_m),
+                               ("provider_cash", list(self.cash))):
+                put(key, value)
+            for col, key in (("spend_usd", "spend"), ("no_routing_spend_usd", "cf"),
+                             ("router_fees_usd", "fees"), ("integration_cost_usd", "integration"),
+                             ("tasks_demanded", "demanded"), ("tasks_served", "served"),
+                             ("tasks_unmet", "unmet"), ("tasks_throttled", "throttled"),
+                             ("tasks_below_requirement", "below"), ("expected_successes", "succ"),
+                             ("adopters", "routers"), ("cap_hits", "cap_hits"),
+                             ("overspend_usd", "overspend"), ("runaway_events", "runaway"),
+                             ("downgraded", "downgraded")):
+                put(col, tot.get(key, 0.0))
+            put("max_bill_to_budget", max_ratio)
+            put("vendor_switches", float(switches))
+            self.adopt(t, menus, flags, tasks_all)
+        return {k: np.array(v) for k, v in out.items()}
+
+    def adopt(self, t, menus, flags, tasks_all) -> None:
+        cfg, pop, a = self.cfg, self.pop, self.cfg.adoption
+        n = pop.size
+        uniforms = self.adopt_rng.random(n)
+        groups = [int(g) for g in pop.industry] if a.peer_group == "industry" else [0] * n
         members: dict[int, int] = {}
         adopters: dict[int, int] = {}
         for e in range(n):
             members[groups[e]] = members.get(groups[e], 0) + 1
-            adopters[groups[e]] = adopters.get(groups[e], 0) + int(adopted[e])
-        new = list(adopted)
+            adopters[groups[e]] = adopters.get(groups[e], 0) + int(self.adopted[e])
+        new = list(self.adopted)
         for e in range(n):
-            if not adopted[e]:
-                share = adopters[groups[e]] / members[groups[e]]
-                hazard = cfg.adoption.innovation_p + cfg.adoption.imitation_q * share
-                new[e] = bool(uniforms[e] < 1.0 - math.exp(-hazard))
-        adopted = new
-    return {k: np.array(v) for k, v in out.items()}
+            if self.adopted[e]:
+                continue
+            hazard = (a.innovation_p + a.cap_hit_push * self.cap_hit[e]
+                      + a.imitation_q * adopters[groups[e]] / members[groups[e]])
+            if not uniforms[e] < 1.0 - math.exp(-hazard):
+                continue
+            if a.require_net_savings:
+                policy = self.traits.policy_names[int(self.traits.policy[e])]
+                flag = flags[self.preferred[e]]
+                cpt, calls_pt = self.price(e, self.plan(e, t, policy, menus, flag), menus)
+                net = tasks_all[e] * (self.flag_cpt(e, flag, menus) - cpt - self.fee(cpt, calls_pt))
+                if not net * a.payback_months > cfg.router.integration_cost_usd:
+                    continue
+            new[e] = True
+            self.newly[e] = True
+        self.adopted = new
+
+
+def reference_run(cfg: Config) -> dict[str, np.ndarray]:
+    """Simulate ``cfg`` with loops; returns per-month arrays named like the model's record."""
+    return Reference(cfg).run()

@@ -6,84 +6,159 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import special
 
-from reference import _cheapest_acceptable
-from routesim.routing import NO_MODEL, RouteRequest, cost_optimal, eligibility, single, threshold
+from reference import cheapest_acceptable_one
+from routesim.routing import (
+    NO_MODEL,
+    RouteRequest,
+    RouterParams,
+    cascade,
+    cheapest_acceptable,
+    cost_optimal,
+    eligibility,
+    learned,
+    logit,
+    logit_shares,
+    single,
+    threshold,
+)
 
 
-def one_segment(costs, probs, requirement, overseas=None, access=1, flagship=0, difficulty=0.5,
-                threshold_difficulty=0.5):
+def request(costs, probs, requirement, overseas=None, access=1, flagship=0, difficulty=0.5,
+            providers=None, preferred=0, noise=None, **params):
+    """One enterprise, one segment, M models."""
     m = len(costs)
     overseas = np.zeros(m, bool) if overseas is None else np.asarray(overseas)
+    cost = np.array(costs, float).reshape(1, 1, m)
+    success = np.array(probs, float).reshape(1, 1, m)
     return RouteRequest(
-        cost=np.array(costs, float).reshape(1, 1, m),
-        success=np.array(probs, float).reshape(1, 1, m),
+        cost=cost, success=success, perceived_cost=np.stack([cost, cost]),
+        perceived_success=np.stack([success, success]), eligible=eligibility(np.ones(m, bool), overseas),
         difficulty=np.array([[difficulty]]),
-        eligible=eligibility(np.ones(m, bool), overseas),
+        model_provider=np.arange(m) if providers is None else np.asarray(providers),
         industry=np.array([0]), access=np.array([access]), requirement=np.array([requirement]),
-        flagship=np.array([flagship]), threshold_difficulty=threshold_difficulty,
-    )
+        flagship=np.array([flagship]), preferred=np.array([preferred]),
+        noise=None if noise is None else np.array([[noise]]), params=RouterParams(**params))
+
+
+def only_model(plan):
+    assert len(plan.row) == 1 and plan.weight[0] == 1.0
+    return int(plan.model[0])
 
 
 @pytest.mark.parametrize("requirement", [0.0, 0.5, 0.79, 0.8, 0.8000001, 0.9, 0.95, 0.99])
 def test_cost_optimal_picks_cheap_model_exactly_when_it_meets_requirement(requirement):
     # model 0: strong and dear; model 1: weak and cheap with success 0.8
-    req = one_segment(costs=[1.0, 0.1], probs=[0.97, 0.8], requirement=requirement)
-    choice = cost_optimal(req)[0, 0]
-    if requirement <= 0.8:
-        assert choice == 1
-    else:
-        assert choice == 0  # the strong model meets it, or is the most successful fallback
+    req = request(costs=[1.0, 0.1], probs=[0.97, 0.8], requirement=requirement)
+    choice = only_model(cost_optimal(req))
+    assert choice == (1 if requirement <= 0.8 else 0)
 
 
 def test_fallback_is_cheapest_of_the_most_successful():
-    req = one_segment(costs=[3.0, 2.0, 0.1], probs=[0.9, 0.9, 0.5], requirement=0.99)
-    assert cost_optimal(req)[0, 0] == 1
+    req = request(costs=[3.0, 2.0, 0.1], probs=[0.9, 0.9, 0.5], requirement=0.99)
+    assert only_model(cost_optimal(req)) == 1
 
 
 def test_overseas_models_only_for_allowed_enterprises():
     costs, probs, overseas = [1.0, 0.05], [0.95, 0.95], [False, True]
-    assert cost_optimal(one_segment(costs, probs, 0.9, overseas, access=1))[0, 0] == 1
-    assert cost_optimal(one_segment(costs, probs, 0.9, overseas, access=0))[0, 0] == 0
+    assert only_model(cost_optimal(request(costs, probs, 0.9, overseas, access=1))) == 1
+    assert only_model(cost_optimal(request(costs, probs, 0.9, overseas, access=0))) == 0
 
 
-def test_no_eligible_model_gives_no_model():
-    req = one_segment([1.0], [0.9], 0.5, overseas=[True], access=0)
-    assert cost_optimal(req)[0, 0] == NO_MODEL
+def test_risk_premium_is_a_perceived_markup():
+    req = request([1.0, 0.3], [0.95, 0.95], 0.9, overseas=[False, True])
+    cost = req.cost
+    # seen at 4x its price the overseas model (0.3 -> 1.2) is dearer than the domestic one
+    marked = RouteRequest(**{**req.__dict__, "perceived_cost": np.stack([cost, cost * [1.0, 4.0]])})
+    assert only_model(cost_optimal(req)) == 1
+    assert only_model(cost_optimal(marked)) == 0
+
+
+def test_no_eligible_model_gives_no_calls():
+    req = request([1.0], [0.9], 0.5, overseas=[True], access=0)
+    assert cheapest_acceptable(req, np.array([[0.5]]))[0, 0] == NO_MODEL
+    assert len(cost_optimal(req).row) == 0
 
 
 def test_single_and_threshold():
-    req = one_segment(costs=[1.0, 0.1], probs=[0.97, 0.9], requirement=0.85, flagship=0,
-                      difficulty=0.4)
-    assert single(req)[0, 0] == 0
-    assert threshold(req)[0, 0] == 1  # easy segment: cheapest acceptable
-    hard = one_segment(costs=[1.0, 0.1], probs=[0.97, 0.9], requirement=0.85, flagship=0,
-                       difficulty=0.6)
-    assert threshold(hard)[0, 0] == 0  # hard segment: flagship, though the cheap one qualifies
+    req = request(costs=[1.0, 0.1], probs=[0.97, 0.9], requirement=0.85, flagship=0, difficulty=0.4)
+    assert only_model(single(req)) == 0
+    assert only_model(threshold(req)) == 1  # easy segment: cheapest acceptable
+    hard = request(costs=[1.0, 0.1], probs=[0.97, 0.9], requirement=0.85, flagship=0, difficulty=0.6)
+    assert only_model(threshold(hard)) == 0  # hard segment: flagship, though the cheap one qualifies
+
+
+def test_cascade_cost_and_success_closed_form():
+    c_cheap, p_cheap, c_strong, p_strong = 0.1, 0.7, 1.0, 0.97
+    req = request(costs=[c_strong, c_cheap], probs=[p_strong, p_cheap], requirement=0.9,
+                  cascade_first_success=0.5)
+    plan = cascade(req)
+    calls = dict(zip(plan.model.tolist(), plan.weight.tolist(), strict=True))
+    assert calls == {1: 1.0, 0: pytest.approx(1 - p_cheap)}
+    cost = sum(w * req.cost[0, 0, m] for m, w in calls.items())
+    success = sum(w * req.success[0, 0, m] for m, w in calls.items())
+    assert cost == pytest.approx(c_cheap + (1 - p_cheap) * c_strong)
+    assert success == pytest.approx(p_cheap + (1 - p_cheap) * p_strong)
+
+
+def test_cascade_skips_a_first_try_that_does_not_pay():
+    # c1 = 0.6 >= p1 * c2 = 0.55 * 1.0: trying first costs more than it saves
+    req = request(costs=[1.0, 0.6], probs=[0.97, 0.55], requirement=0.9, cascade_first_success=0.5)
+    assert only_model(cascade(req)) == 0
+    # the first model already meets the requirement: no escalation
+    req = request(costs=[1.0, 0.1], probs=[0.97, 0.92], requirement=0.9, cascade_first_success=0.5)
+    assert only_model(cascade(req)) == 1
+
+
+def test_learned_without_noise_is_cost_optimal_and_noise_shifts_choice():
+    args = dict(costs=[1.0, 0.1], probs=[0.97, 0.85], requirement=0.9)
+    assert only_model(learned(request(**args, noise=0.0))) == only_model(cost_optimal(request(**args)))
+    # the router thinks the segment is easier than it is: picks the cheap model below the bar
+    assert only_model(learned(request(**args, noise=-0.1, success_slope=15.0))) == 1
+    assert only_model(learned(request(**args, noise=+0.1, success_slope=15.0))) == 0
+
+
+def test_logit_shares_are_the_softmax_of_utilities():
+    costs, probs = [1.0, 0.2, 0.05], [0.97, 0.9, 0.7]
+    q, b, loyal = 12.0, 0.8, 0.5
+    req = request(costs, probs, 0.9, providers=[0, 1, 2], preferred=1, logit_quality_weight=q,
+                  logit_price_weight=b, logit_loyalty=loyal)
+    util = q * np.array(probs) - b * np.log(costs) + loyal * (np.arange(3) == 1)
+    np.testing.assert_allclose(logit_shares(req)[0, 0], special.softmax(util), rtol=1e-12)
+    plan = logit(req)
+    assert plan.weight.sum() == pytest.approx(1.0)
+    # an ineligible model gets no share
+    barred = request(costs, probs, 0.9, overseas=[False, False, True], access=0, logit_quality_weight=q,
+                     logit_price_weight=b)
+    assert logit_shares(barred)[0, 0, 2] == 0.0
 
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data(), n_models=st.integers(1, 6), n_ent=st.integers(1, 12))
-def test_cost_optimal_equals_brute_force(data, n_models, n_ent):
+def test_cheapest_acceptable_equals_brute_force(data, n_models, n_ent):
     n_ind, n_seg = 2, 3
     floats = st.floats(0.0, 1.0, allow_nan=False)
-    cost = np.array(data.draw(st.lists(st.sampled_from([0.1, 0.2, 0.5, 1.0, 2.0]),
-                                       min_size=n_ind * n_seg * n_models,
-                                       max_size=n_ind * n_seg * n_models))).reshape(n_ind, n_seg, n_models)
-    success = np.array(data.draw(st.lists(floats, min_size=cost.size, max_size=cost.size)))
-    success = success.reshape(cost.shape)
+    size = n_ind * n_seg * n_models
+    cost = np.array(data.draw(st.lists(st.sampled_from([0.1, 0.2, 0.5, 1.0, 2.0]), min_size=size,
+                                       max_size=size))).reshape(n_ind, n_seg, n_models)
+    success = np.array(data.draw(st.lists(floats, min_size=size, max_size=size))).reshape(cost.shape)
     available = np.array(data.draw(st.lists(st.booleans(), min_size=n_models, max_size=n_models)))
     overseas = np.array(data.draw(st.lists(st.booleans(), min_size=n_models, max_size=n_models)))
     industry = np.array(data.draw(st.lists(st.integers(0, n_ind - 1), min_size=n_ent, max_size=n_ent)))
     access = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n_ent, max_size=n_ent)))
-    requirement = np.array(data.draw(st.lists(floats, min_size=n_ent, max_size=n_ent)))
-    req = RouteRequest(cost=cost, success=success, difficulty=np.zeros((n_ind, n_seg)),
-                       eligible=eligibility(available, overseas), industry=industry, access=access,
-                       requirement=requirement, flagship=np.zeros(n_ent, int))
-    got = cost_optimal(req)
+    requirement = np.array(data.draw(st.lists(floats, min_size=n_ent * n_seg,
+                                              max_size=n_ent * n_seg))).reshape(n_ent, n_seg)
+    req = RouteRequest(cost=cost, success=success, perceived_cost=np.stack([cost, cost]),
+                       perceived_success=np.stack([success, success]),
+                       eligible=eligibility(available, overseas), difficulty=np.zeros((n_ind, n_seg)),
+                       model_provider=np.zeros(n_models, int), industry=industry, access=access,
+                       requirement=requirement[:, 0], flagship=np.zeros(n_ent, int),
+                       preferred=np.zeros(n_ent, int))
+    got = cheapest_acceptable(req, requirement)
     for e in range(n_ent):
         elig = [bool(available[m] and (access[e] or not overseas[m])) for m in range(n_models)]
         for k in range(n_seg):
-            want = _cheapest_acceptable(list(cost[industry[e], k]), list(success[industry[e], k]),
-                                        elig, float(requirement[e]))
+            want = cheapest_acceptable_one(list(cost[industry[e], k]), list(success[industry[e], k]),
+                                           elig, float(requirement[e, k]))
             assert got[e, k] == want

@@ -32,7 +32,7 @@ class EnterpriseAgent(mesa.Agent):
     @property
     def preferred_vendor(self) -> str:
         """The provider whose flagship it uses when not routing."""
-        return self.model.catalog.provider_ids[self.model.population.preferred[self.row]]
+        return self.model.catalog.provider_ids[self.model.preferred[self.row]]
 
     @property
     def overseas_allowed(self) -> bool:

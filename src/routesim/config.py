@@ -236,14 +236,92 @@ class WorkloadConfig:
 
 @dataclass
 class DemandConfig:
-    """Task volume over time: trend growth and a constant-elasticity price response."""
+    """Task volume: trend growth, a constant-elasticity price response, and usage spikes.
+
+    A spike multiplies an enterprise's month of tasks by a Pareto(alpha) factor >= 1 (an
+    agent loop left running, a launch): the heavy tail behind runaway-spend episodes.
+    """
 
     growth_per_month: float = MISSING
     price_elasticity: float = 0.0
+    spike_probability: float = 0.0
+    spike_pareto_alpha: float = 1.5
 
     def __post_init__(self) -> None:
         _check_range("demand.growth_per_month", self.growth_per_month, -0.5, 1.0)
         _check_range("demand.price_elasticity", self.price_elasticity, 0.0, 5.0)
+        _check_range("demand.spike_probability", self.spike_probability, 0.0, 1.0)
+        _check_range("demand.spike_pareto_alpha", self.spike_pareto_alpha, 0.0, 100.0, low_open=True)
+
+
+CAP_BEHAVIOURS: tuple[str, ...] = ("throttle", "overspend", "downgrade")
+
+
+@dataclass
+class BudgetConfig:
+    """Monthly AI budgets and what an enterprise does when it reaches its cap.
+
+    Budget = headroom x planned spend (start-month tasks at the start-month flagship cost per
+    task, grown at ``demand.growth_per_month``); headroom is log-normal per enterprise. At the
+    cap an enterprise throttles (the rest of its tasks go unmet), overspends (pays, counted
+    as a breach), or downgrades (moves every segment to the cheapest eligible model, then
+    throttles if still over). Spend above ``runaway_multiple`` x budget is a runaway episode.
+    """
+
+    enabled: bool = False
+    headroom_median: float = 1.5
+    headroom_sigma: float = 0.3
+    behaviour_shares: dict[str, float] = field(default_factory=dict)  # behaviour -> share
+    runaway_multiple: float = 3.0
+
+    def __post_init__(self) -> None:
+        _check_range("budget.headroom_median", self.headroom_median, 0.0, low_open=True)
+        _check_range("budget.headroom_sigma", self.headroom_sigma, 0.0, 5.0)
+        _check_range("budget.runaway_multiple", self.runaway_multiple, 1.0)
+        for name, share in self.behaviour_shares.items():
+            _check_choice("budget.behaviour_shares (behaviour)", name, CAP_BEHAVIOURS)
+            _check_range(f"budget.behaviour_shares.{name}", share, 0.0)
+        if self.enabled and sum(self.behaviour_shares.values()) <= 0:
+            raise ConfigError("budget.behaviour_shares sum to 0; give at least one behaviour a share > 0.")
+
+
+@dataclass
+class AccessConfig:
+    """Overseas models: how allowed enterprises discount them, and a dated ban."""
+
+    overseas_risk_premium: float = 0.0  # perceived cost markup, e.g. 1.0 = seen as twice the price
+    overseas_quality_discount: float = 0.0  # perceived capability discount on the 0-1 scale
+    ban_start: str | None = None  # from this month a share of allowed enterprises lose access
+    ban_share: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_range("access.overseas_risk_premium", self.overseas_risk_premium, 0.0, 100.0)
+        _check_range("access.overseas_quality_discount", self.overseas_quality_discount, 0.0, 1.0)
+        if self.ban_start is not None:
+            parse_month(self.ban_start, "access.ban_start")
+        _check_range("access.ban_share", self.ban_share, 0.0, 1.0)
+
+
+@dataclass
+class SwitchingConfig:
+    """Vendor loyalty: enterprises re-evaluate their preferred vendor every few months.
+
+    At a re-evaluation an enterprise scores every provider's flagship by
+    quality_weight x mean success on its segments - price_weight x ln(cost per task), adds
+    switching_cost to its current vendor, and keeps the best.
+    """
+
+    enabled: bool = False
+    reevaluation_months: int = 6
+    quality_weight: float = 20.0
+    price_weight: float = 1.0
+    switching_cost: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check_range("switching.reevaluation_months", self.reevaluation_months, 1, 120)
+        _check_range("switching.quality_weight", self.quality_weight, 0.0)
+        _check_range("switching.price_weight", self.price_weight, 0.0)
+        _check_range("switching.switching_cost", self.switching_cost, 0.0)
 
 
 @dataclass
@@ -254,12 +332,19 @@ class AdoptionConfig:
     innovation_p: float = MISSING
     imitation_q: float = MISSING
     peer_group: str = "industry"
+    # extra monthly hazard for an enterprise that hit its budget cap last month
+    cap_hit_push: float = 0.0
+    # adopt only if expected monthly net savings x payback_months cover the integration cost
+    require_net_savings: bool = False
+    payback_months: int = 12
 
     def __post_init__(self) -> None:
         _check_range("adoption.initial_share", self.initial_share, 0.0, 1.0)
         _check_range("adoption.innovation_p", self.innovation_p, 0.0, 1.0)
         _check_range("adoption.imitation_q", self.imitation_q, 0.0, 5.0)
         _check_choice("adoption.peer_group", self.peer_group, PEER_GROUPS)
+        _check_range("adoption.cap_hit_push", self.cap_hit_push, 0.0, 5.0)
+        _check_range("adoption.payback_months", self.payback_months, 1, 1200)
 
 
 # ------------------------------------------------------------------------ router, scenario
@@ -267,17 +352,52 @@ class AdoptionConfig:
 
 @dataclass
 class RouterConfig:
-    """The routing policy that adopters use (non-adopters always use ``single``)."""
+    """The routing policy adopters use (non-adopters use ``single``), and what a router costs.
+
+    ``policy: mix`` gives each enterprise a policy drawn once from ``mix`` (name -> weight).
+    """
 
     policy: str = "cost_optimal"
-    # threshold policy: segments with difficulty <= this go to the cheapest acceptable model.
+    mix: dict[str, float] = field(default_factory=dict)
+    # threshold: segments with difficulty <= this go to the cheapest acceptable model.
     threshold_difficulty: float = 0.5
+    # cascade: the first try is the cheapest model with at least this success probability.
+    cascade_first_success: float = 0.5
+    # learned: sd of the router's error in estimating a segment's difficulty (0 = oracle).
+    learned_noise_sd: float = 0.0
+    # logit: utility = q * success - p * ln(cost per task) + loyalty to the preferred vendor.
+    logit_quality_weight: float = 20.0
+    logit_price_weight: float = 1.0
+    logit_loyalty: float = 0.0
+    # costs of routing, paid by adopters to the router vendor, not to model providers
+    fee_share_of_spend: float = 0.0
+    fee_usd_per_1k_requests: float = 0.0
+    integration_cost_usd: float = 0.0
 
     def __post_init__(self) -> None:
         from routesim.routing import POLICIES  # local import: routing imports nothing from here
 
-        _check_choice("router.policy", self.policy, tuple(POLICIES))
+        _check_choice("router.policy", self.policy, (*POLICIES, "mix"))
+        if self.policy == "mix":
+            if not self.mix or sum(self.mix.values()) <= 0:
+                raise ConfigError("router.mix: policy 'mix' needs policy weights, e.g. "
+                                  "router.mix={cost_optimal: 0.5, threshold: 0.5}.")
+            for name, w in self.mix.items():
+                _check_choice("router.mix (policy)", name, tuple(POLICIES))
+                _check_range(f"router.mix.{name}", w, 0.0)
         _check_range("router.threshold_difficulty", self.threshold_difficulty, 0.0, 1.0)
+        _check_range("router.cascade_first_success", self.cascade_first_success, 0.0, 1.0)
+        _check_range("router.learned_noise_sd", self.learned_noise_sd, 0.0, 1.0)
+        _check_range("router.logit_quality_weight", self.logit_quality_weight, 0.0)
+        _check_range("router.logit_price_weight", self.logit_price_weight, 0.0)
+        _check_range("router.logit_loyalty", self.logit_loyalty, -100.0, 100.0)
+        _check_range("router.fee_share_of_spend", self.fee_share_of_spend, 0.0, 1.0)
+        _check_range("router.fee_usd_per_1k_requests", self.fee_usd_per_1k_requests, 0.0)
+        _check_range("router.integration_cost_usd", self.integration_cost_usd, 0.0)
+
+    def policy_weights(self) -> dict[str, float]:
+        """Policy name -> share of adopters using it."""
+        return dict(self.mix) if self.policy == "mix" else {self.policy: 1.0}
 
 
 @dataclass
@@ -314,6 +434,9 @@ class Config:
     workload: WorkloadConfig = MISSING
     demand: DemandConfig = MISSING
     adoption: AdoptionConfig = MISSING
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    switching: SwitchingConfig = field(default_factory=SwitchingConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:

@@ -94,7 +94,8 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
 
     ent = pd.DataFrame(rec.enterprise)
     ent.insert(0, "month", months)
-    ent["savings_usd"] = ent["no_routing_spend_usd"] - ent["spend_usd"]
+    ent["savings_usd"] = (ent["no_routing_spend_usd"] - ent["spend_usd"] - ent["router_fees_usd"]
+                          - ent["integration_cost_usd"])
     ent["savings_share"] = np.divide(ent["savings_usd"], ent["no_routing_spend_usd"],
                                      out=np.zeros(n_t), where=ent["no_routing_spend_usd"] > 0)
     ent["success_rate"] = np.divide(ent["expected_successes"], ent["tasks_served"],
@@ -126,7 +127,7 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
         panel = {k: np.concatenate([p[k] for p in rec.panel]) for k in rec.panel[0]}
         tables["enterprise_panel"] = pd.DataFrame({
             "month": np.repeat(months, n), "enterprise": np.tile(np.arange(n), n_t), **panel,
-            "savings_usd": panel["no_routing_spend_usd"] - panel["spend_usd"],
+            "savings_usd": panel["no_routing_spend_usd"] - panel["spend_usd"] - panel["router_fees_usd"],
         })
     return tables
 

@@ -1,18 +1,24 @@
 """MarketModel: the monthly step of the enterprise AI-model market.
 
-Each month runs four named phases, in this order:
+Each month runs these named phases, in this order:
 
-1. ``_route_and_bill``: read the month's catalogue (prices, capabilities, releases), route
-   every enterprise's segments (non-adopters to their everyday flagship, adopters by the
-   configured policy), set demand, and bill tasks x cost to the models.
-2. ``_account_providers``: each ProviderAgent books revenue, serving cost and cash.
-3. ``_record``: append the month's aggregates to the record.
-4. ``_adopt``: Bass diffusion decides who routes from next month on.
+1. ``_prepare_month``: the month's catalogue (prices, capabilities, releases), what each
+   model costs and achieves on each segment, who may use overseas models.
+2. ``_reevaluate_vendors``: enterprises due for a re-evaluation pick their preferred vendor.
+3. ``_route``: non-adopters send every segment to their everyday flagship, adopters route
+   by their policy; the result is a plan of model calls per (enterprise, segment).
+4. ``_bill``: demand (growth, price rebound, spikes), router fees, budgets and what happens
+   at the cap (throttle, overspend, downgrade), then tasks x calls x cost to the models.
+5. ``_account_providers``: each ProviderAgent books revenue, serving cost and cash.
+6. ``_record``: append the month's aggregates to the record.
+7. ``_adopt``: Bass diffusion (pushed by cap hits, checked against expected net savings)
+   decides who routes from next month on.
 
 Enterprise state is a struct of NumPy arrays owned by the model; EnterpriseAgents are Mesa
 views on their rows. All randomness comes from ``self.rng`` (Mesa's seeded Generator),
-split into one child stream per subsystem so that adding draws in one subsystem never
-shifts another (common random numbers across scenarios).
+split into one child stream per subsystem (population, adoption, traits, demand) and drawn
+whether or not a behaviour is on, so that switching one on never shifts another's draws
+(common random numbers across scenarios).
 
 Months are recorded in a :class:`MonthlyRecord` of arrays rather than Mesa's DataCollector:
 the outputs are long tables keyed by (month, provider / model / tier), and DataCollector
@@ -29,12 +35,31 @@ from collections.abc import Iterator
 import mesa
 import numpy as np
 
-from routesim.adoption import step_adoption
+from routesim.adoption import adoption_probability, peer_adopter_share
 from routesim.agents import EnterpriseAgent, ProviderAgent
+from routesim.billing import (
+    DOWNGRADE,
+    CapOutcome,
+    apply_caps,
+    calls_by_menu_cell,
+    plan_flat_index,
+    price_rows,
+)
 from routesim.catalog import build_catalog
-from routesim.config import Config
-from routesim.population import draw_population
-from routesim.routing import POLICIES, RouteRequest, eligibility, single
+from routesim.config import Config, parse_month
+from routesim.population import draw_population, draw_traits
+from routesim.routing import (
+    POLICIES,
+    Plan,
+    RouteRequest,
+    RouterParams,
+    cheapest_acceptable,
+    eligibility,
+    one_hot,
+    perceive,
+    single,
+)
+from routesim.vendors import choose_vendor, flagship_tables
 from routesim.workload import MonthMenu, build_workload, demand_multiplier, month_menu
 
 
@@ -63,6 +88,17 @@ class MonthlyRecord:
     panel: list[dict[str, np.ndarray]] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass(frozen=True)
+class Month:
+    """Everything about month ``t`` that does not depend on the enterprises' choices."""
+
+    t: int
+    menu: MonthMenu
+    flagships: np.ndarray  # (P,) each provider's everyday model, -1 if none
+    perceived_cost: np.ndarray  # (C, I, K, M)
+    perceived_success: np.ndarray  # (C, I, K, M)
+
+
 class MarketModel(mesa.Model):
     """Enterprises route monthly AI workloads among the models of competing providers.
 
@@ -75,27 +111,41 @@ class MarketModel(mesa.Model):
         self.cfg = cfg
         self.catalog = build_catalog(cfg)
         self.workload = build_workload(cfg)
-        population_rng, self.adoption_rng = self.rng.spawn(2)
+        population_rng, self.adoption_rng, traits_rng, self.demand_rng = self.rng.spawn(4)
         self.population = draw_population(cfg, self.catalog.provider_ids, population_rng)
+        self.traits = draw_traits(cfg, traits_rng)
         n = self.population.size
         self.n_months = len(self.catalog.months)
         self.t = 0
 
         self.adopted = self.adoption_rng.random(n) < cfg.adoption.initial_share
+        self.newly_adopted = np.zeros(n, dtype=bool)
+        self.preferred = self.population.preferred.copy()
+        self.cap_hit = np.zeros(n, dtype=bool)
         self.tasks = np.zeros(n)
         self.spend = np.zeros(n)
+        self.router_fees = np.zeros(n)
         self.no_routing_spend = np.zeros(n)
-        self.policy = POLICIES[cfg.router.policy]
         self.routing_allowed = cfg.scenario.routing_allowed
         if cfg.adoption.peer_group == "industry":
             self.peer_group, self.n_peer_groups = self.population.industry, len(self.workload.industry_ids)
         else:
             self.peer_group, self.n_peer_groups = np.zeros(n, dtype=np.int64), 1
+        self.banned = self.traits.ban_draw < cfg.access.ban_share
+        self.ban_month = (None if cfg.access.ban_start is None
+                          else parse_month(cfg.access.ban_start, "access.ban_start") - self.catalog.months[0])
+        r = cfg.router
+        self.router_params = RouterParams(
+            threshold_difficulty=r.threshold_difficulty, cascade_first_success=r.cascade_first_success,
+            logit_quality_weight=r.logit_quality_weight, logit_price_weight=r.logit_price_weight,
+            logit_loyalty=r.logit_loyalty, success_slope=cfg.workload.success_slope)
+        self.noise = r.learned_noise_sd * self.traits.difficulty_noise
 
         n_seg, n_mod = self.workload.n_segments, self.catalog.n_models
-        # flat index of (industry, segment, model 0) into a month's (I, K, M + 1) billing array
-        self._menu_base = (self.population.industry[:, None] * n_seg + np.arange(n_seg)) * (n_mod + 1)
+        # flat index of (industry, segment, model 0) into a month's (I, K, M) menu, per row
+        self._row_base = ((self.population.industry[:, None] * n_seg + np.arange(n_seg)) * n_mod).ravel()
         self._reference_cost_per_task: np.ndarray | None = None
+        self._planned_spend_base: np.ndarray | None = None
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
             EnterpriseAgent.create_agents(self, n, row=list(range(n)))
@@ -110,11 +160,16 @@ class MarketModel(mesa.Model):
     # ------------------------------------------------------------------------------ running
 
     def step(self) -> None:
-        """Advance one month through the four phases."""
-        billing = self._route_and_bill()
+        """Advance one month through the phases."""
+        month = self._prepare_month()
+        switches = self._reevaluate_vendors(month)
+        req = self.route_request(month)
+        plan, routers = self._route(req)
+        billing = self._bill(month, plan, routers, req)
+        billing["vendor_switches"] = switches
         self._account_providers(billing)
         self._record(billing)
-        self._adopt()
+        self._adopt(req)
         self.t += 1
         self.running = self.t < self.n_months
 
@@ -126,78 +181,190 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------------------- phases
 
-    def route(self, t: int) -> tuple[np.ndarray, np.ndarray, RouteRequest, MonthMenu]:
-        """Choose a model for every (enterprise, segment) in month ``t``.
+    def overseas_access(self, t: int) -> np.ndarray:
+        """(N,) 1 where the enterprise may use overseas models in month ``t``."""
+        access = self.population.access
+        if self.ban_month is not None and t >= self.ban_month:
+            access = np.where(self.banned, 0, access)
+        return access
 
-        Returns (N, K) model indices (-1: no model), the mask of enterprises that routed,
-        the routing request and the month's menu.
-        """
-        menu = month_menu(self.workload, self.catalog, t)
-        pop = self.population
-        req = RouteRequest(
-            cost=menu.cost_per_task, success=menu.success, difficulty=self.workload.difficulty,
+    def _prepare_month(self) -> Month:
+        t, cat, cfg = self.t, self.catalog, self.cfg
+        menu = month_menu(self.workload, cat, t)
+        seen_cost, seen_success = perceive(
+            menu.cost_per_task, menu.success, cat.capability[t], self.workload.difficulty,
+            cat.model_overseas, cfg.workload.success_slope, cfg.access.overseas_risk_premium,
+            cfg.access.overseas_quality_discount)
+        return Month(t=t, menu=menu, flagships=cat.flagships(t), perceived_cost=seen_cost,
+                     perceived_success=seen_success)
+
+    def route_request(self, month: Month) -> RouteRequest:
+        """The month's routing problem for all enterprises, with their current vendors."""
+        menu, pop = month.menu, self.population
+        preferred = self.preferred.copy()
+        return RouteRequest(
+            cost=menu.cost_per_task, success=menu.success, perceived_cost=month.perceived_cost,
+            perceived_success=month.perceived_success,
             eligible=eligibility(menu.available, self.catalog.model_overseas),
-            industry=pop.industry, access=pop.access, requirement=pop.requirement,
-            flagship=self.catalog.flagships(t)[pop.preferred],
-            threshold_difficulty=self.cfg.router.threshold_difficulty,
-        )
-        choice = single(req)
-        routers = self.adopted if self.routing_allowed else np.zeros_like(self.adopted)
-        if self.policy is not single and routers.any():
-            sub = dataclasses.replace(
-                req, industry=pop.industry[routers], access=pop.access[routers],
-                requirement=pop.requirement[routers], flagship=req.flagship[routers])
-            choice[routers] = self.policy(sub)
-        else:
-            routers = np.zeros_like(routers)
-        return choice, routers, req, menu
+            difficulty=self.workload.difficulty, model_provider=self.catalog.model_provider,
+            industry=pop.industry, access=self.overseas_access(month.t), requirement=pop.requirement,
+            flagship=month.flagships[preferred], preferred=preferred, noise=self.noise,
+            params=self.router_params)
 
-    def _route_and_bill(self) -> dict[str, np.ndarray]:
-        """Route, set demand, and bill; returns the month's per-model and market totals.
+    def _reevaluate_vendors(self, month: Month) -> int:
+        sw = self.cfg.switching
+        if not sw.enabled:
+            return 0
+        due = (month.t + self.traits.reevaluation_offset) % sw.reevaluation_months == 0
+        if month.t == 0 or not due.any():
+            return 0
+        cost_ip, success_ip = flagship_tables(month.menu.cost_per_task, month.menu.success,
+                                              self.workload.segment_weight, month.flagships)
+        chosen = choose_vendor(cost_ip, success_ip, self.population.industry[due], self.preferred[due],
+                               sw.quality_weight, sw.price_weight, sw.switching_cost)
+        switched = int((chosen != self.preferred[due]).sum())
+        self.preferred[due] = chosen
+        return switched
 
-        Billing aggregates tasks per (industry, segment, model) with one ``bincount`` and
-        prices that small array, instead of gathering cost, tokens and success per
-        (enterprise, segment). "No model" (-1) is an extra, free, zero-token column.
+    def plan_for(self, req: RouteRequest, members: np.ndarray, routing: bool) -> Plan:
+        """The plan of enterprises ``members`` (indices), in global rows.
+
+        Their own policy if ``routing``, else their flagship for every segment.
         """
-        t, pop, n_mod = self.t, self.population, self.catalog.n_models
-        choice, routers, req, menu = self.route(t)
+        n_seg = req.cost.shape[1]
+        if not routing:
+            groups = [(members, single)]
+        else:
+            policy = self.traits.policy[members]
+            groups = [(members[policy == j], POLICIES[name])
+                      for j, name in enumerate(self.traits.policy_names)]
+        parts = []
+        for who, policy_fn in groups:
+            if len(who) == 0:
+                continue
+            mask = np.zeros(len(req.industry), dtype=bool)
+            mask[who] = True
+            local = policy_fn(req.subset(mask) if len(who) < len(req.industry) else req)
+            rows = who[local.row // n_seg] * n_seg + local.row % n_seg
+            parts.append(Plan(row=rows, model=local.model, weight=local.weight))
+        return Plan.concat(parts)
+
+    def _route(self, req: RouteRequest) -> tuple[Plan, np.ndarray]:
+        routers = self.adopted & self.routing_allowed
+        everyone = np.arange(len(routers))
+        if not routers.any():
+            return self.plan_for(req, everyone, routing=False), routers
+        stay = self.plan_for(req, everyone[~routers], routing=False)
+        route = self.plan_for(req, everyone[routers], routing=True)
+        return Plan.concat([stay, route]), routers
+
+    def _price(self, plan: Plan, req: RouteRequest) -> tuple:
+        """Flat menu index of each call, row prices, and (N,) cost and calls per task."""
+        n, n_seg = self.population.size, self.workload.n_segments
+        flat = plan_flat_index(plan, self._row_base)
+        prices = price_rows(plan, flat, req.cost.ravel(), req.success.ravel(), n * n_seg)
         weight = self.workload.segment_weight
-        n_ind, n_seg = self.workload.difficulty.shape
+        return flat, prices, prices.cost.reshape(n, n_seg) @ weight, prices.calls.reshape(n, n_seg) @ weight
 
-        def with_no_model(values: np.ndarray, fill: float) -> np.ndarray:
-            return np.concatenate([values, np.full((*values.shape[:-1], 1), fill)], axis=-1)
+    def flagship_cost_per_task(self, req: RouteRequest) -> np.ndarray:
+        """(N,) cost per task of each enterprise's flagship on its segments; 0 if it has none."""
+        table = self.workload.segment_weight @ req.cost  # (I, M)
+        return np.where(req.flagship >= 0, table[req.industry, np.maximum(req.flagship, 0)], 0.0)
 
-        cost = with_no_model(menu.cost_per_task, 0.0)  # (I, K, M + 1)
-        idx = self._menu_base + np.where(choice >= 0, choice, n_mod)  # (N, K) into cost.ravel()
-        flag = np.where(req.flagship >= 0, req.flagship, n_mod)
-        flag_cost_per_task = (weight @ cost)[pop.industry, flag]  # (I, M + 1) table, gathered
-        cost_per_task = flag_cost_per_task.copy()
-        cost_per_task[routers] = cost.ravel()[idx[routers]] @ weight
+    def _fee_per_task(self, cost_per_task: np.ndarray, calls_per_task: np.ndarray,
+                      routers: np.ndarray) -> np.ndarray:
+        r = self.cfg.router
+        fee = r.fee_share_of_spend * cost_per_task + r.fee_usd_per_1k_requests * calls_per_task / 1000.0
+        return np.where(routers, fee, 0.0)
+
+    def _spikes(self) -> np.ndarray:
+        n, d = self.population.size, self.cfg.demand
+        hit, size = self.demand_rng.random(n), self.demand_rng.random(n)
+        return np.where(hit < d.spike_probability, (1.0 - size) ** (-1.0 / d.spike_pareto_alpha), 1.0)
+
+    def _bill(self, month: Month, plan: Plan, routers: np.ndarray, req: RouteRequest) -> dict:
+        t, pop, cfg, menu = month.t, self.population, self.cfg, month.menu
+        n, n_seg = pop.size, self.workload.n_segments
+        weight = self.workload.segment_weight
+        flat, prices, cost_per_task, calls_per_task = self._price(plan, req)
+        flag_cost_per_task = self.flagship_cost_per_task(req)
+        # non-routers pay the flagship table's price exactly, so their savings are exactly 0
+        cost_per_task = np.where(routers, cost_per_task, flag_cost_per_task)
         if self._reference_cost_per_task is None:
             self._reference_cost_per_task = flag_cost_per_task
+            self._planned_spend_base = pop.base_tasks * flag_cost_per_task
 
-        self.tasks = pop.base_tasks * demand_multiplier(
-            self.cfg.demand.growth_per_month, t, cost_per_task, self._reference_cost_per_task,
-            self.cfg.demand.price_elasticity)
-        self.spend = self.tasks * cost_per_task
-        self.no_routing_spend = self.tasks * flag_cost_per_task
+        spikes = self._spikes()
+        self.tasks = pop.base_tasks * spikes * demand_multiplier(
+            cfg.demand.growth_per_month, t, cost_per_task, self._reference_cost_per_task,
+            cfg.demand.price_elasticity)
+        fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
+        bill = self.tasks * (cost_per_task + fee_per_task)
 
-        seg_tasks = np.bincount(idx.ravel(), (self.tasks[:, None] * weight).ravel(),
-                                n_ind * n_seg * (n_mod + 1)).reshape(n_ind, n_seg, n_mod + 1)
-        served = seg_tasks[..., :n_mod]
-        below = with_no_model(menu.success, 1.0).ravel()[idx] < pop.requirement[:, None]
+        downgraded = np.zeros(n, dtype=bool)
+        if cfg.budget.enabled:
+            budget = (self.traits.budget_headroom * self._planned_spend_base
+                      * (1.0 + cfg.demand.growth_per_month) ** t)
+            bill_before = bill
+            if self.routing_allowed:
+                downgraded = (bill > budget) & (self.traits.cap_behaviour == DOWNGRADE)
+            if downgraded.any():
+                plan = self._downgrade(plan, req, downgraded)
+                flat, prices, cost_per_task, calls_per_task = self._price(plan, req)
+                cost_per_task = np.where(routers | downgraded, cost_per_task, flag_cost_per_task)
+                fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
+                bill = self.tasks * (cost_per_task + fee_per_task)
+            caps = apply_caps(bill, budget, self.traits.cap_behaviour, cfg.budget.runaway_multiple,
+                              bill_before)
+        else:
+            zeros = np.zeros(n)
+            caps = CapOutcome(served_share=np.ones(n), cap_hit=zeros.astype(bool), overspend_usd=zeros,
+                              runaway=zeros.astype(bool))
+        self.cap_hit = caps.cap_hit
+
+        served_tasks = self.tasks * caps.served_share
+        row_tasks = (served_tasks[:, None] * weight).ravel()
+        shape = menu.cost_per_task.shape
+        cells = calls_by_menu_cell(plan, flat, row_tasks, menu.cost_per_task.size).reshape(shape)
+        self.spend = served_tasks * cost_per_task
+        self.router_fees = served_tasks * fee_per_task
+        self.no_routing_spend = served_tasks * flag_cost_per_task
+        integration = (self.newly_adopted & routers) * cfg.router.integration_cost_usd
+        self.newly_adopted = np.zeros(n, dtype=bool)
+        row_requirement = np.repeat(pop.requirement, n_seg)
         return {
-            "model_tasks": served.sum(axis=(0, 1)),
-            "model_revenue": (served * menu.cost_per_task).sum(axis=(0, 1)),
-            "model_tokens": (served * menu.tokens_per_task).sum(axis=(0, 1)),
-            "tasks_served": served.sum(),
-            "tasks_unmet": seg_tasks[..., n_mod].sum(),
-            "successes": (served * menu.success).sum(),
-            "tasks_below_requirement": self.tasks @ (below @ weight),
-            "routers": int((self.adopted & self.routing_allowed).sum()),  # adopters, whatever policy
+            "model_tasks": cells.sum(axis=(0, 1)),
+            "model_revenue": (cells * menu.cost_per_task).sum(axis=(0, 1)),
+            "model_tokens": (cells * menu.tokens_per_task).sum(axis=(0, 1)),
+            "tasks_served": row_tasks[prices.served].sum(),
+            "tasks_unmet": (self.tasks - served_tasks).sum() + row_tasks[~prices.served].sum(),
+            "tasks_throttled": (self.tasks - served_tasks).sum(),
+            "successes": row_tasks @ prices.success,
+            "tasks_below_requirement": row_tasks[prices.served & (prices.success < row_requirement)].sum(),
+            "routers": int(routers.sum()),
+            "router_fees": self.router_fees.sum(),
+            "integration_cost": integration.sum(),
+            "cap_hits": int(caps.cap_hit.sum()),
+            "overspend": caps.overspend_usd.sum(),
+            "runaway_events": int(caps.runaway.sum()),
+            "max_bill_to_budget": float(np.max(bill / budget)) if cfg.budget.enabled else 0.0,
+            "downgraded": int(downgraded.sum()),
         }
 
-    def _account_providers(self, billing: dict[str, np.ndarray]) -> None:
+    def _downgrade(self, plan: Plan, req: RouteRequest, who: np.ndarray) -> Plan:
+        """Move the rows of enterprises ``who`` to the cheapest eligible model per segment."""
+        n_seg = self.workload.n_segments
+        keep = ~who[plan.row // n_seg]
+        members = np.flatnonzero(who)
+        sub = req.subset(who)
+        cheapest = cheapest_acceptable(sub, np.zeros((len(members), n_seg)))
+        local = one_hot(cheapest)
+        rows = members[local.row // n_seg] * n_seg + local.row % n_seg
+        return Plan(row=np.concatenate([plan.row[keep], rows]),
+                    model=np.concatenate([plan.model[keep], local.model]),
+                    weight=np.concatenate([plan.weight[keep], local.weight]))
+
+    def _account_providers(self, billing: dict) -> None:
         cat = self.catalog
         revenue = np.bincount(cat.model_provider, billing["model_revenue"], cat.n_providers)
         serving = np.bincount(cat.model_provider, billing["model_revenue"] * cat.serving_cost_fraction,
@@ -208,7 +375,7 @@ class MarketModel(mesa.Model):
             i = agent.index
             agent.account(float(revenue[i]), float(serving[i]), float(tokens[i]), float(tasks[i]))
 
-    def _record(self, billing: dict[str, np.ndarray]) -> None:
+    def _record(self, billing: dict) -> None:
         rec = self.record
         rec.model_revenue.append(billing["model_revenue"])
         rec.model_tokens.append(billing["model_tokens"])
@@ -219,21 +386,47 @@ class MarketModel(mesa.Model):
         rec.provider_cash.append(np.array([a.cumulative_cash_usd for a in by_index]))
         rec.enterprise.append({
             "spend_usd": float(self.spend.sum()),
+            "router_fees_usd": float(billing["router_fees"]),
+            "integration_cost_usd": float(billing["integration_cost"]),
             "no_routing_spend_usd": float(self.no_routing_spend.sum()),
             "tasks_demanded": float(self.tasks.sum()),
             "tasks_served": float(billing["tasks_served"]),
             "tasks_unmet": float(billing["tasks_unmet"]),
+            "tasks_throttled": float(billing["tasks_throttled"]),
             "tasks_below_requirement": float(billing["tasks_below_requirement"]),
             "expected_successes": float(billing["successes"]),
             "adopters": float(billing["routers"]),
+            "cap_hits": float(billing["cap_hits"]),
+            "overspend_usd": float(billing["overspend"]),
+            "runaway_events": float(billing["runaway_events"]),
+            "max_bill_to_budget": float(billing["max_bill_to_budget"]),
+            "downgraded": float(billing["downgraded"]),
+            "vendor_switches": float(billing["vendor_switches"]),
         })
         if self.cfg.output.enterprise_panel:
-            rec.panel.append({"spend_usd": self.spend.copy(),
+            rec.panel.append({"spend_usd": self.spend.copy(), "router_fees_usd": self.router_fees.copy(),
                               "no_routing_spend_usd": self.no_routing_spend.copy(),
-                              "tasks": self.tasks.copy(), "routes": self.adopted.copy()})
+                              "tasks": self.tasks.copy(), "routes": self.adopted.copy(),
+                              "cap_hit": self.cap_hit.copy(), "preferred": self.preferred.copy()})
 
-    def _adopt(self) -> None:
-        uniforms = self.adoption_rng.random(self.population.size)
+    def _adopt(self, req: RouteRequest) -> None:
         a = self.cfg.adoption
-        self.adopted = step_adoption(self.adopted, self.peer_group, self.n_peer_groups,
-                                     a.innovation_p, a.imitation_q, uniforms)
+        uniforms = self.adoption_rng.random(self.population.size)
+        peers = peer_adopter_share(self.adopted, self.peer_group, self.n_peer_groups)
+        prob = adoption_probability(a.innovation_p + a.cap_hit_push * self.cap_hit, a.imitation_q, peers)
+        candidates = ~self.adopted & (uniforms < prob)
+        if a.require_net_savings and candidates.any():
+            candidates &= self._worth_routing(req, candidates)
+        self.newly_adopted = candidates
+        self.adopted = self.adopted | candidates
+
+    def _worth_routing(self, req: RouteRequest, candidates: np.ndarray) -> np.ndarray:
+        """(N,) whether routing's expected monthly net savings repay the integration cost."""
+        members = np.flatnonzero(candidates)
+        plan = self.plan_for(req, members, routing=True)
+        _, _, routed_cpt, calls_pt = self._price(plan, req)
+        flag_cpt = self.flagship_cost_per_task(req)
+        fee = self._fee_per_task(routed_cpt, calls_pt, np.ones_like(candidates))
+        net_per_month = self.tasks * (flag_cpt - routed_cpt - fee)
+        r = self.cfg.router
+        return ~candidates | (net_per_month * self.cfg.adoption.payback_months > r.integration_cost_usd)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routesim.config import Config
+from routesim.config import CAP_BEHAVIOURS, Config
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,40 @@ def draw_population(cfg: Config, provider_ids: tuple[str, ...], rng: np.random.G
     base_tasks = pop.size_median_tasks_per_month * rng.lognormal(0.0, pop.size_sigma, size=n)
     return Population(industry=industry.astype(np.int64), access=access, requirement=requirement,
                       preferred=preferred, base_tasks=base_tasks)
+
+
+@dataclass(frozen=True)
+class Traits:
+    """Behavioural traits of the enterprises, drawn from their own stream.
+
+    Drawn for every enterprise whether or not a behaviour is switched on, so that switching
+    one on never changes the draws of another (common random numbers).
+    """
+
+    budget_headroom: np.ndarray  # (N,) budget / planned spend
+    cap_behaviour: np.ndarray  # (N,) index into CAP_BEHAVIOURS
+    reevaluation_offset: np.ndarray  # (N,) month offset of vendor re-evaluations
+    policy: np.ndarray  # (N,) index into policy_names
+    policy_names: tuple[str, ...]
+    ban_draw: np.ndarray  # (N,) U(0, 1): banned from overseas models if < access.ban_share
+    difficulty_noise: np.ndarray  # (N, K) N(0, 1) error of a learned router's estimate
+
+
+def draw_traits(cfg: Config, rng: np.random.Generator) -> Traits:
+    """Draw budget headroom, cap behaviour, re-evaluation timing, policy and router noise."""
+    n, k = cfg.population.n_enterprises, cfg.population.n_segments
+    b = cfg.budget
+    headroom = b.headroom_median * np.exp(b.headroom_sigma * rng.standard_normal(n))
+    shares = np.array([b.behaviour_shares.get(name, 0.0) for name in CAP_BEHAVIOURS])
+    shares = shares / shares.sum() if shares.sum() > 0 else np.array([0.0, 1.0, 0.0])
+    cap_behaviour = np.searchsorted(np.cumsum(shares), rng.random(n), side="right")
+    offset = rng.integers(0, cfg.switching.reevaluation_months, size=n)
+    weights = cfg.router.policy_weights()
+    names = tuple(weights)
+    w = np.array([weights[p] for p in names], dtype=float)
+    policy = np.searchsorted(np.cumsum(w / w.sum()), rng.random(n), side="right")
+    ban_draw = rng.random(n)
+    noise = rng.standard_normal((n, k))
+    return Traits(budget_headroom=headroom, cap_behaviour=np.minimum(cap_behaviour, len(shares) - 1),
+                  reevaluation_offset=offset, policy=np.minimum(policy, len(names) - 1),
+                  policy_names=names, ban_draw=ban_draw, difficulty_noise=noise)

@@ -1,15 +1,23 @@
-"""Routing policies: pure functions from one month's menu to a model per (enterprise, segment).
+"""Routing policies: pure functions from one month's menu to a plan of model calls.
 
-Every policy takes a :class:`RouteRequest` (the month's cost and success arrays of shape
-(I, K, M) plus the routing enterprises' rows) and returns an (n, K) array of model indices,
--1 where no model may serve the segment. Policies are looked up by name in ``POLICIES``.
+Every policy takes a :class:`RouteRequest` (the month's true and perceived cost and success
+arrays, shape (I, K, M) or (C, I, K, M), plus the routing enterprises' rows) and returns a
+:class:`Plan`: for each (enterprise, segment) row, the models it calls and how many calls
+per task. A single-model choice is one call of weight 1; a cascade calls a cheap model for
+every task and the strong one for the share that failed; a logit policy spreads each
+segment's tasks over models by their choice probabilities. A row without calls has no
+eligible model and its tasks go unmet. Policies are looked up by name in ``POLICIES``.
+
+Choices use *perceived* cost and success (an overseas risk premium raises the perceived
+cost of overseas models, a quality discount lowers their perceived capability); billing
+uses the true ones.
 
 The cheapest-acceptable rule avoids an (n, K, M) array: for every (access class, industry,
-segment) group the models are sorted by cost, and the running maximum of their success
-probability is non-decreasing, so the cheapest model meeting a requirement r is the first
-position where that running maximum reaches r: one ``np.searchsorted`` over all groups at
-once. Groups and values are packed as complex numbers (real part = group, imaginary part =
-value), which NumPy orders lexicographically, so the search is exact.
+segment) group the models are sorted by perceived cost, and the running maximum of their
+perceived success is non-decreasing, so the cheapest model meeting a requirement r is the
+first position where that running maximum reaches r: one ``np.searchsorted`` over all
+groups at once. Groups and values are packed as complex numbers (real part = group,
+imaginary part = value), which NumPy orders lexicographically, so the search is exact.
 """
 
 from __future__ import annotations
@@ -18,24 +26,93 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 NO_MODEL = -1
 N_ACCESS_CLASSES = 2  # 0: domestic models only; 1: overseas models allowed too
 
 
 @dataclass(frozen=True)
+class RouterParams:
+    """Policy parameters (see ``RouterConfig`` for their meaning and defaults)."""
+
+    threshold_difficulty: float = 0.5
+    cascade_first_success: float = 0.5
+    logit_quality_weight: float = 20.0
+    logit_price_weight: float = 1.0
+    logit_loyalty: float = 0.0
+    success_slope: float = 15.0
+
+
+@dataclass(frozen=True)
 class RouteRequest:
     """One month's routing problem for n enterprises."""
 
-    cost: np.ndarray  # (I, K, M) USD per task
-    success: np.ndarray  # (I, K, M) probability
-    difficulty: np.ndarray  # (I, K)
+    cost: np.ndarray  # (I, K, M) true USD per task
+    success: np.ndarray  # (I, K, M) true success probability
+    perceived_cost: np.ndarray  # (C, I, K, M) as an enterprise of each access class weighs it
+    perceived_success: np.ndarray  # (C, I, K, M)
     eligible: np.ndarray  # (C, M) bool: model on offer and allowed for the access class
+    difficulty: np.ndarray  # (I, K)
+    model_provider: np.ndarray  # (M,) provider index of each model
     industry: np.ndarray  # (n,) int
     access: np.ndarray  # (n,) int in [0, C)
     requirement: np.ndarray  # (n,) required success probability per task
     flagship: np.ndarray  # (n,) the enterprise's everyday (preferred-vendor) model, -1 if none
-    threshold_difficulty: float = 0.5
+    preferred: np.ndarray  # (n,) preferred provider index
+    noise: np.ndarray | None = None  # (n, K) error of a learned router's difficulty estimate
+    params: RouterParams = RouterParams()
+
+    @property
+    def n_rows(self) -> int:
+        """Number of (enterprise, segment) rows."""
+        return len(self.industry) * self.cost.shape[1]
+
+    def subset(self, mask: np.ndarray) -> RouteRequest:
+        """The same month for the enterprises in ``mask`` only."""
+        return RouteRequest(
+            cost=self.cost, success=self.success, perceived_cost=self.perceived_cost,
+            perceived_success=self.perceived_success, eligible=self.eligible,
+            difficulty=self.difficulty, model_provider=self.model_provider,
+            industry=self.industry[mask], access=self.access[mask],
+            requirement=self.requirement[mask], flagship=self.flagship[mask],
+            preferred=self.preferred[mask], noise=None if self.noise is None else self.noise[mask],
+            params=self.params)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Model calls per task for (enterprise, segment) rows; row = enterprise * K + segment."""
+
+    row: np.ndarray  # (C,) int
+    model: np.ndarray  # (C,) int
+    weight: np.ndarray  # (C,) calls per task
+
+    @staticmethod
+    def concat(parts: list[Plan]) -> Plan:
+        """One plan holding the calls of all ``parts``."""
+        if not parts:
+            return Plan(row=np.zeros(0, np.int64), model=np.zeros(0, np.int64), weight=np.zeros(0))
+        return Plan(row=np.concatenate([p.row for p in parts]),
+                    model=np.concatenate([p.model for p in parts]),
+                    weight=np.concatenate([p.weight for p in parts]))
+
+
+def perceive(cost: np.ndarray, success: np.ndarray, capability: np.ndarray, difficulty: np.ndarray,
+             overseas: np.ndarray, success_slope: float, risk_premium: float, quality_discount: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Perceived (C, I, K, M) cost and success of each access class.
+
+    Class 0 cannot use overseas models and sees true values; class 1 sees overseas models'
+    cost marked up by the risk premium and their capability lowered by the quality discount.
+    """
+    seen_cost = cost * (1.0 + risk_premium * overseas) if risk_premium else cost
+    if quality_discount:
+        cap = capability - quality_discount * overseas
+        seen_success = special.expit(success_slope * (cap[None, None, :] - difficulty[:, :, None]))
+    else:
+        seen_success = success
+    return np.stack([cost, seen_cost]), np.stack([success, seen_success])
 
 
 def eligibility(available: np.ndarray, overseas: np.ndarray) -> np.ndarray:
@@ -43,48 +120,130 @@ def eligibility(available: np.ndarray, overseas: np.ndarray) -> np.ndarray:
     return np.stack([available & ~overseas, available])
 
 
-def single(req: RouteRequest) -> np.ndarray:
+def one_hot(choice: np.ndarray) -> Plan:
+    """A plan of one call per task from an (n, K) array of model indices (-1: none)."""
+    rows = np.flatnonzero(choice.ravel() >= 0)
+    return Plan(row=rows, model=choice.ravel()[rows], weight=np.ones(len(rows)))
+
+
+def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
+    """(n, K) cheapest eligible model whose perceived success meets ``requirement`` (n, K).
+
+    Where none meets it, the cheapest of the most successful; -1 where none is eligible.
+    """
+    n_cls, n_ind, n_seg, n_mod = req.perceived_cost.shape
+    eligible = req.eligible[:, None, None, :]
+    cost = np.where(eligible, req.perceived_cost, np.inf).reshape(-1, n_mod)
+    success = np.where(eligible, req.perceived_success, -1.0).reshape(-1, n_mod)
+    order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
+    running_max = np.maximum.accumulate(np.take_along_axis(success, order, 1), 1)
+    keys = (np.arange(len(order), dtype=float)[:, None] + 1j * running_max).ravel()
+    best = running_max[:, -1]
+
+    group = (req.access[:, None] * n_ind + req.industry[:, None]) * n_seg + np.arange(n_seg)
+    target = np.minimum(requirement, best[group])
+    choice = order.ravel()[np.searchsorted(keys, group + 1j * target, side="left")]
+    return np.where(best[group] >= 0.0, choice, NO_MODEL)
+
+
+def _flagship_choice(req: RouteRequest) -> np.ndarray:
+    return np.repeat(req.flagship[:, None], req.cost.shape[1], axis=1)
+
+
+def _requirement(req: RouteRequest) -> np.ndarray:
+    return np.broadcast_to(req.requirement[:, None], (len(req.requirement), req.cost.shape[1]))
+
+
+def single(req: RouteRequest) -> Plan:
     """No routing: every segment goes to the enterprise's everyday flagship model."""
-    n_segments = req.cost.shape[1]
-    return np.repeat(req.flagship[:, None], n_segments, axis=1)
+    return one_hot(_flagship_choice(req))
 
 
-def cost_optimal(req: RouteRequest) -> np.ndarray:
+def cost_optimal(req: RouteRequest) -> Plan:
     """Per segment, the cheapest eligible model whose success meets the requirement.
 
     Where no eligible model meets it, the cheapest of the most successful ones.
     """
-    n_ind, n_seg, n_mod = req.cost.shape
-    n_cls = req.eligible.shape[0]
-    # (C, I, K, M) cost and success, ineligible models last and never acceptable
-    eligible = req.eligible[:, None, None, :]
-    cost = np.where(eligible, req.cost[None], np.inf)
-    success = np.where(eligible, req.success[None], -1.0)
-    order = np.argsort(cost.reshape(-1, n_mod), axis=1, kind="stable")  # (G, M)
-    running_max = np.maximum.accumulate(np.take_along_axis(success.reshape(-1, n_mod), order, 1), 1)
-    n_groups = n_cls * n_ind * n_seg
-    group_ids = np.arange(n_groups, dtype=float)[:, None]
-    keys = (group_ids + 1j * running_max).ravel()
-    best = running_max[:, -1]
-
-    seg = np.arange(n_seg)[None, :]
-    group = (req.access[:, None] * n_ind + req.industry[:, None]) * n_seg + seg  # (n, K)
-    target = np.minimum(req.requirement[:, None], best[group])
-    pos = np.searchsorted(keys, group + 1j * target, side="left")
-    choice = order.ravel()[pos]
-    return np.where(best[group] >= 0.0, choice, NO_MODEL)
+    return one_hot(cheapest_acceptable(req, _requirement(req)))
 
 
-def threshold(req: RouteRequest) -> np.ndarray:
+def threshold(req: RouteRequest) -> Plan:
     """Easy segments (difficulty <= threshold) by ``cost_optimal``, the rest to the flagship."""
-    easy = req.difficulty[req.industry] <= req.threshold_difficulty  # (n, K)
-    return np.where(easy, cost_optimal(req), single(req))
+    easy = req.difficulty[req.industry] <= req.params.threshold_difficulty  # (n, K)
+    return one_hot(np.where(easy, cheapest_acceptable(req, _requirement(req)), _flagship_choice(req)))
 
 
-Policy = Callable[[RouteRequest], np.ndarray]
+def learned(req: RouteRequest) -> Plan:
+    """``cost_optimal`` on a noisy estimate d + e of each segment's difficulty.
+
+    Perceived success sigmoid(s (c - d - e)) >= r is the same as true-difficulty success
+    >= sigmoid(logit(r) + s e), so the noise becomes a per-row requirement.
+    """
+    if req.noise is None:
+        raise ValueError("the learned policy needs RouteRequest.noise (n, K)")
+    shifted = special.expit(special.logit(_requirement(req)) + req.params.success_slope * req.noise)
+    return one_hot(cheapest_acceptable(req, shifted))
+
+
+def cascade(req: RouteRequest) -> Plan:
+    """Try a cheap model first and escalate its failures to the cost_optimal model.
+
+    The first model is the cheapest eligible one whose perceived success reaches
+    ``cascade_first_success``; the cascade is used where it is expected to be cheaper,
+    c1 + (1 - p1) c2 < c2, and then costs c1 + (1 - p1) c2 per task and succeeds with
+    p1 + (1 - p1) p2 (failures are detected and retried once).
+    """
+    n_seg = req.cost.shape[1]
+    strong = cheapest_acceptable(req, _requirement(req))
+    floor = np.full(strong.shape, req.params.cascade_first_success)
+    cheap = cheapest_acceptable(req, floor)
+    ind = np.repeat(req.industry[:, None], n_seg, axis=1)
+    seg = np.broadcast_to(np.arange(n_seg), strong.shape)
+    acc = np.repeat(req.access[:, None], n_seg, axis=1)
+    ok = (cheap >= 0) & (strong >= 0) & (cheap != strong)
+    c1 = req.perceived_cost[acc, ind, seg, np.maximum(cheap, 0)]
+    c2 = req.perceived_cost[acc, ind, seg, np.maximum(strong, 0)]
+    p1 = req.success[ind, seg, np.maximum(cheap, 0)]
+    use = ok & (c1 + (1.0 - p1) * c2 < c2)
+    first = np.where(use, cheap, strong)
+    esc_rows = np.flatnonzero(use.ravel())
+    escalate = Plan(row=esc_rows, model=strong.ravel()[esc_rows], weight=1.0 - p1.ravel()[esc_rows])
+    return Plan.concat([one_hot(first), escalate])
+
+
+def logit_shares(req: RouteRequest) -> np.ndarray:
+    """(n, K, M) multinomial-logit shares over eligible models.
+
+    Utility = quality_weight * perceived success - price_weight * ln(perceived cost per task)
+    + loyalty if the model is the preferred vendor's.
+    """
+    p = req.params
+    acc, ind = req.access, req.industry
+    util = (p.logit_quality_weight * req.perceived_success[acc, ind]
+            - p.logit_price_weight * np.log(req.perceived_cost[acc, ind]))
+    util = util + p.logit_loyalty * (req.model_provider[None, :] == req.preferred[:, None])[:, None, :]
+    util = np.where(req.eligible[acc][:, None, :], util, -np.inf)
+    has_any = req.eligible[acc].any(axis=1)
+    util[~has_any] = 0.0  # rows without eligible models: zeroed below
+    shares = special.softmax(util, axis=2)
+    shares[~has_any] = 0.0
+    return shares
+
+
+def logit(req: RouteRequest) -> Plan:
+    """Spread each segment's tasks over models by multinomial-logit choice probabilities."""
+    shares = logit_shares(req).reshape(req.n_rows, -1)
+    rows, models = np.nonzero(shares > 0)
+    return Plan(row=rows, model=models, weight=shares[rows, models])
+
+
+Policy = Callable[[RouteRequest], Plan]
 
 POLICIES: dict[str, Policy] = {
     "single": single,
     "threshold": threshold,
     "cost_optimal": cost_optimal,
+    "cascade": cascade,
+    "learned": learned,
+    "logit": logit,
 }

@@ -1,0 +1,137 @@
+"""Each enterprise behaviour moves results in the direction it should (issue 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from routesim import compose, simulate
+from routesim.compose import compose_dict
+from routesim.config import to_config
+
+TINY = ["market=tiny", "population=tiny", "end=2025-12"]
+ALL_ROUTE = [*TINY, "adoption.initial_share=1.0"]
+
+
+def ent(overrides):
+    return simulate(compose(overrides)).enterprises
+
+
+def test_tighter_cap_lowers_spend_and_raises_unmet():
+    throttle = [*TINY, "budget.enabled=true", "+budget.behaviour_shares={throttle: 1}",
+                "demand.spike_probability=0.05"]
+    loose = ent([*throttle, "budget.headroom_median=2.0"])
+    tight = ent([*throttle, "budget.headroom_median=0.8"])
+    assert tight["spend_usd"].sum() < loose["spend_usd"].sum()
+    assert tight["tasks_unmet"].sum() > loose["tasks_unmet"].sum()
+    assert tight["cap_hits"].sum() > loose["cap_hits"].sum()
+    assert (tight["overspend_usd"] == 0).all()  # throttlers never pay above budget
+
+
+def test_overspenders_breach_and_heavy_tails_make_runaways():
+    over = [*TINY, "budget.enabled=true", "+budget.behaviour_shares={overspend: 1}",
+            "budget.headroom_median=1.2", "demand.spike_pareto_alpha=1.1"]
+    calm = ent([*over, "demand.spike_probability=0"])
+    spiky = ent([*over, "demand.spike_probability=0.05"])
+    assert spiky["overspend_usd"].sum() > calm["overspend_usd"].sum()
+    assert spiky["runaway_events"].sum() > 0
+    assert spiky["max_bill_to_budget"].max() > 3.0
+    assert (spiky["tasks_throttled"] == 0).all()
+
+
+def test_downgrade_moves_spend_to_cheaper_models():
+    base = [*TINY, "budget.enabled=true", "budget.headroom_median=0.7", "scenario=status_quo",
+            "adoption.initial_share=0"]
+    throttle = simulate(compose([*base, "+budget.behaviour_shares={throttle: 1}"]))
+    downgrade = simulate(compose([*base, "+budget.behaviour_shares={downgrade: 1}"]))
+    assert downgrade.enterprises["downgraded"].sum() > 0
+    # downgraders serve more of their tasks for the money, on cheaper (budget/overseas) models
+    assert downgrade.enterprises["tasks_unmet"].sum() < throttle.enterprises["tasks_unmet"].sum()
+    frontier = lambda r: r.tiers.query("tier == 'frontier'")["task_share"].mean()  # noqa: E731
+    assert frontier(downgrade) < frontier(throttle)
+
+
+def test_cap_hits_push_adoption():
+    base = [*TINY, "budget.enabled=true", "+budget.behaviour_shares={throttle: 1}",
+            "budget.headroom_median=0.9", "adoption.initial_share=0"]
+    assert ent([*base, "adoption.cap_hit_push=0.5"])["adopters"].iloc[-1] > \
+        ent([*base, "adoption.cap_hit_push=0"])["adopters"].iloc[-1]
+
+
+def test_rational_check_blocks_adoption_that_does_not_pay():
+    base = [*TINY, "adoption.initial_share=0", "adoption.innovation_p=0.2",
+            "adoption.require_net_savings=true"]
+    cheap = ent([*base, "router.integration_cost_usd=0"])
+    dear = ent([*base, "router.integration_cost_usd=1e12"])
+    assert cheap["adopters"].iloc[-1] > 0
+    assert dear["adopters"].iloc[-1] == 0
+
+
+def test_router_fees_and_integration_cost_reduce_savings_not_provider_revenue():
+    free = simulate(compose([*ALL_ROUTE]))
+    paid = simulate(compose([*ALL_ROUTE, "router.fee_share_of_spend=0.1"]))
+    np.testing.assert_allclose(free.providers["revenue_usd"], paid.providers["revenue_usd"])
+    np.testing.assert_allclose(paid.enterprises["router_fees_usd"], 0.1 * paid.enterprises["spend_usd"])
+    assert paid.enterprises["savings_usd"].sum() < free.enterprises["savings_usd"].sum()
+
+
+def test_learned_router_noise_costs_quality_or_money():
+    oracle = ent([*ALL_ROUTE, "router.policy=learned", "router.learned_noise_sd=0"])
+    cost_opt = ent([*ALL_ROUTE, "router=cost_optimal"])
+    np.testing.assert_allclose(oracle["spend_usd"], cost_opt["spend_usd"])
+    noisy = ent([*ALL_ROUTE, "router.policy=learned", "router.learned_noise_sd=0.15"])
+    below = lambda e: e["tasks_below_requirement"].sum() / e["tasks_served"].sum()  # noqa: E731
+    assert below(noisy) > below(oracle)
+
+
+def test_cascade_pays_less_than_strong_only_when_cheap_model_often_succeeds():
+    cascade = ent([*ALL_ROUTE, "router.policy=cascade", "router.cascade_first_success=0.6"])
+    single = ent([*ALL_ROUTE, "router=single"])
+    assert cascade["spend_usd"].sum() < single["spend_usd"].sum()
+
+
+def test_logit_price_weight_moves_share_to_cheap_models():
+    def cheap_share(weight):
+        res = simulate(compose([*ALL_ROUTE, "router.policy=logit", f"router.logit_price_weight={weight}"]))
+        return 1 - res.tiers.query("tier == 'frontier'")["task_share"].mean()
+    assert cheap_share(3.0) > cheap_share(0.5)
+
+
+def test_overseas_risk_premium_and_ban_cut_overseas_share():
+    def overseas(extra):
+        res = simulate(compose([*ALL_ROUTE, *extra]))
+        return res.tiers.query("tier == 'overseas'").set_index("month")["token_share"]
+    base = overseas([])
+    assert overseas(["access.overseas_risk_premium=3.0"]).mean() < base.mean()
+    banned = overseas(["access.ban_start=2025-01", "access.ban_share=1.0"])
+    assert (banned.loc["2025-01-01":] == 0).all() and (banned.loc[:"2024-12-01"] > 0).all()
+
+
+def with_rival(overrides):
+    """The tiny market plus a second US lab with an equally capable flagship at a fifth of the price."""
+    cfg = OmegaConf.to_container(compose_dict(overrides))
+    cfg["market"]["providers"]["rival"] = {"origin": "US", "serving_cost_fraction": 0.6}
+    cfg["market"]["models"]["rival_big"] = {
+        "provider": "rival", "tier": "frontier", "release": "2020-01", "price_in_usd_per_mtok": 0.6,
+        "price_out_usd_per_mtok": 3.0, "capability": 0.9}
+    return to_config(cfg)
+
+
+def test_switching_moves_customers_to_better_value_flagships():
+    share = lambda r: r.providers.query("provider == 'rival'")["token_share"].iloc[-1]  # noqa: E731
+    stay = simulate(with_rival([*TINY, "scenario=no_routing"]))
+    move = simulate(with_rival([*TINY, "scenario=no_routing", "switching.enabled=true"]))
+    sticky = simulate(with_rival([*TINY, "scenario=no_routing", "switching.enabled=true",
+                                  "switching.switching_cost=100"]))
+    assert share(stay) == 0 and share(sticky) == 0
+    assert share(move) > 0.9
+    assert move.enterprises["vendor_switches"].sum() > 0
+
+
+@pytest.mark.parametrize("months", [1, 6])
+def test_reevaluation_is_staggered(months):
+    res = simulate(with_rival([*TINY, "switching.enabled=true", f"switching.reevaluation_months={months}"]))
+    switches = res.enterprises["vendor_switches"].to_numpy()
+    # everyone re-evaluates within the first cycle, spread over `months` months
+    assert (switches[1:months + 1] > 0).sum() == months
