@@ -8,6 +8,11 @@ matplotlib.use("Agg")
 from routesim import compose  # noqa: E402
 
 TINY = ["market=tiny", "population=tiny"]
+# every optional behaviour off, so a test can switch on just the one it is about
+PLAIN = ["budget.enabled=false", "switching.enabled=false", "demand.price_elasticity=0",
+         "demand.spike_probability=0", "adoption.require_net_savings=false", "adoption.cap_hit_push=0",
+         "router.fee_share_of_spend=0", "router.integration_cost_usd=0", "access.overseas_risk_premium=0",
+         "access.overseas_quality_discount=0"]
 
 
 @pytest.fixture

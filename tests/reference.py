@@ -54,7 +54,8 @@ class Reference:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.cat, self.wl = build_catalog(cfg), build_workload(cfg)
-        pop_rng, self.adopt_rng, traits_rng, self.demand_rng = np.random.default_rng(cfg.seed).spawn(4)
+        streams = np.random.default_rng(cfg.seed).spawn(5)
+        pop_rng, self.adopt_rng, traits_rng, self.demand_rng, self.switch_rng = streams
         self.pop = draw_population(cfg, self.cat.provider_ids, pop_rng)
         self.traits = draw_traits(cfg, traits_rng)
         n = self.pop.size
@@ -64,6 +65,9 @@ class Reference:
         self.preferred = [int(p) for p in self.pop.preferred]
         self.reference_cpt: list[float] | None = None
         self.cash = [0.0] * self.cat.n_providers
+        self.bill_sum = [0.0] * n
+        self.plan_base: list[float] | None = None
+        self.plan_month = 0.0
         self.ban_month = (None if cfg.access.ban_start is None
                           else parse_month(cfg.access.ban_start, "b") - int(self.cat.months[0]))
 
@@ -129,7 +133,8 @@ class Reference:
                 continue
             need = r
             if policy == "learned":
-                noise = cfg.router.learned_noise_sd * float(self.traits.difficulty_noise[e, k])
+                noise = cfg.router.learned_noise_sd * (float(self.traits.difficulty_noise[e, k])
+                                                       + cfg.router.learned_margin_sds)
                 need = sigmoid(math.log(r / (1 - r)) + cfg.workload.success_slope * noise) if 0 < r < 1 else r
             strong = cheapest_acceptable_one(seen_cost, seen_prob, elig, need)
             if policy == "cascade":
@@ -164,6 +169,13 @@ class Reference:
         i, w = int(self.pop.industry[e]), 1.0 / self.wl.n_segments
         return sum(w * menus[i][k][0][flag] for k in range(self.wl.n_segments)) if flag >= 0 else 0.0
 
+    def planned(self, e: int, t: int, flag_cpt: float) -> float:
+        """Planned monthly spend at the last budget round."""
+        if self.plan_base is None:
+            ref = self.reference_cpt[e] if self.reference_cpt is not None else flag_cpt
+            return float(self.pop.base_tasks[e]) * ref
+        return self.plan_base[e]
+
     def fee(self, cpt: float, calls_pt: float) -> float:
         r = self.cfg.router
         return r.fee_share_of_spend * cpt + r.fee_usd_per_1k_requests * calls_pt / 1000.0
@@ -184,11 +196,12 @@ class Reference:
 
             switches = 0
             sw = cfg.switching
+            draws = self.switch_rng.random(n)
             if sw.enabled and t > 0:
                 for e in range(n):
                     if (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months != 0:
                         continue
-                    best, best_u = self.preferred[e], None
+                    utils = {}
                     for p in range(cat.n_providers):
                         if flags[p] < 0:
                             continue
@@ -196,11 +209,19 @@ class Reference:
                         succ = sum(w * menus[i][k][1][flags[p]] for k in range(n_seg))
                         cost = sum(w * menus[i][k][0][flags[p]] for k in range(n_seg))
                         u = sw.quality_weight * succ - sw.price_weight * math.log(cost)
-                        u += sw.switching_cost if p == self.preferred[e] else 0.0
-                        if best_u is None or u > best_u:
-                            best, best_u = p, u
-                    switches += best != self.preferred[e]
-                    self.preferred[e] = best
+                        utils[p] = u + (sw.switching_cost if p == self.preferred[e] else 0.0)
+                    if not utils:
+                        continue
+                    top = max(utils.values())
+                    z = sum(math.exp(u - top) for u in utils.values())
+                    acc, chosen = 0.0, max(utils, key=utils.get)
+                    for p in sorted(utils):  # inverse CDF over providers in index order
+                        acc += math.exp(utils[p] - top) / z
+                        if draws[e] < acc:
+                            chosen = p
+                            break
+                    switches += chosen != self.preferred[e]
+                    self.preferred[e] = chosen
 
             revenue, tokens, calls_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
             tot: dict[str, float] = {}
@@ -209,6 +230,11 @@ class Reference:
                 tot[key] = tot.get(key, 0.0) + value
 
             flag_cpts, tasks_all = [], []
+            replan = cfg.budget.replan_months
+            if t > 0 and t % replan == 0:
+                self.plan_base = [b / replan for b in self.bill_sum]
+                self.plan_month = t - (replan + 1) / 2
+                self.bill_sum = [0.0] * n
             spike_hit, spike_size = self.demand_rng.random(n), self.demand_rng.random(n)
             max_ratio = 0.0
             for e in range(n):
@@ -223,7 +249,8 @@ class Reference:
                     cpt = flag_cpt
                 ref = flag_cpt if self.reference_cpt is None else self.reference_cpt[e]
                 eps = cfg.demand.price_elasticity
-                spike = ((1 - spike_size[e]) ** (-1 / cfg.demand.spike_pareto_alpha)
+                spike = (min((1 - spike_size[e]) ** (-1 / cfg.demand.spike_pareto_alpha),
+                             cfg.demand.spike_max_multiple)
                          if spike_hit[e] < cfg.demand.spike_probability else 1.0)
                 price_term = (cpt / ref) ** (-eps) if (eps != 0.0 and ref > 0) else 1.0
                 tasks = float(pop.base_tasks[e]) * spike * (1 + cfg.demand.growth_per_month) ** t * price_term
@@ -232,12 +259,12 @@ class Reference:
                 bill = tasks * (cpt + fee)
                 share, hit = 1.0, False
                 if cfg.budget.enabled:
-                    base = (self.reference_cpt[e] if self.reference_cpt is not None else flag_cpt)
-                    budget = (float(self.traits.budget_headroom[e]) * float(pop.base_tasks[e]) * base
-                              * (1 + cfg.demand.growth_per_month) ** t)
+                    budget = (float(self.traits.budget_headroom[e]) * self.planned(e, t, flag_cpt)
+                              * (1 + cfg.demand.growth_per_month) ** (t - self.plan_month))
+                    self.bill_sum[e] += bill
                     behaviour = int(self.traits.cap_behaviour[e])
                     hit = bill > budget
-                    if hit and behaviour == DOWNGRADE and allowed:
+                    if hit and behaviour == DOWNGRADE and routes:
                         calls = self.downgrade_plan(e, t, menus)
                         cpt, calls_pt = self.price(e, calls, menus)
                         fee = self.fee(cpt, calls_pt) if routes else 0.0

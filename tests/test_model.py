@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import PLAIN
 from routesim import compose, simulate
 from routesim.adoption import step_adoption
 from routesim.metrics import InvariantError, check_invariants, raise_on_failures
@@ -68,7 +69,7 @@ def test_scenarios_share_enterprises_and_draws(tiny_cfg):
 
 
 def test_no_routing_has_zero_savings_and_routing_positive():
-    base = ["market=tiny", "population=tiny", "end=2025-12", "adoption.initial_share=0.5"]
+    base = ["market=tiny", "population=tiny", "end=2025-12", "adoption.initial_share=0.5", *PLAIN]
     off = simulate(compose([*base, "scenario=no_routing"]))
     on = simulate(compose(base))
     assert (off.enterprises["savings_usd"] == 0).all()

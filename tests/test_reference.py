@@ -12,7 +12,7 @@ from routesim.model import MarketModel
 
 RTOL = 1e-9
 TINY = ["market=tiny", "population=tiny", "end=2025-06", "adoption.initial_share=0.3"]
-BUDGETS = ["budget.enabled=true", "+budget.behaviour_shares={throttle: 1, overspend: 1, downgrade: 1}",
+BUDGETS = ["budget.enabled=true", "budget.behaviour_shares={throttle: 1, overspend: 1, downgrade: 1}",
            "budget.headroom_median=1.1", "demand.spike_probability=0.05", "demand.spike_pareto_alpha=1.2"]
 
 CASES = {

@@ -18,6 +18,7 @@ from routesim.routing import (
     cost_optimal,
     eligibility,
     learned,
+    learned_requirement,
     logit,
     logit_shares,
     single,
@@ -39,12 +40,21 @@ def request(costs, probs, requirement, overseas=None, access=1, flagship=0, diff
         model_provider=np.arange(m) if providers is None else np.asarray(providers),
         industry=np.array([0]), access=np.array([access]), requirement=np.array([requirement]),
         flagship=np.array([flagship]), preferred=np.array([preferred]),
-        noise=None if noise is None else np.array([[noise]]), params=RouterParams(**params))
+        learned_requirement=None if noise is None else learned_requirement(
+            np.array([requirement]), np.array([[noise]]), params.get("success_slope", 15.0)),
+        params=RouterParams(**params))
+
+
+def calls(plan):
+    """{model: calls per task} of the single (enterprise, segment) row of ``plan``."""
+    filled = plan.model[0, 0] >= 0
+    return dict(zip(plan.model[0, 0][filled].tolist(), plan.weight[0, 0][filled].tolist(), strict=True))
 
 
 def only_model(plan):
-    assert len(plan.row) == 1 and plan.weight[0] == 1.0
-    return int(plan.model[0])
+    (model, weight), = calls(plan).items()
+    assert weight == 1.0
+    return model
 
 
 @pytest.mark.parametrize("requirement", [0.0, 0.5, 0.79, 0.8, 0.8000001, 0.9, 0.95, 0.99])
@@ -78,7 +88,8 @@ def test_risk_premium_is_a_perceived_markup():
 def test_no_eligible_model_gives_no_calls():
     req = request([1.0], [0.9], 0.5, overseas=[True], access=0)
     assert cheapest_acceptable(req, np.array([[0.5]]))[0, 0] == NO_MODEL
-    assert len(cost_optimal(req).row) == 0
+    assert calls(cost_optimal(req)) == {}
+    assert not cost_optimal(req).served.any()
 
 
 def test_single_and_threshold():
@@ -93,11 +104,10 @@ def test_cascade_cost_and_success_closed_form():
     c_cheap, p_cheap, c_strong, p_strong = 0.1, 0.7, 1.0, 0.97
     req = request(costs=[c_strong, c_cheap], probs=[p_strong, p_cheap], requirement=0.9,
                   cascade_first_success=0.5)
-    plan = cascade(req)
-    calls = dict(zip(plan.model.tolist(), plan.weight.tolist(), strict=True))
-    assert calls == {1: 1.0, 0: pytest.approx(1 - p_cheap)}
-    cost = sum(w * req.cost[0, 0, m] for m, w in calls.items())
-    success = sum(w * req.success[0, 0, m] for m, w in calls.items())
+    made = calls(cascade(req))
+    assert made == {1: 1.0, 0: pytest.approx(1 - p_cheap)}
+    cost = sum(w * req.cost[0, 0, m] for m, w in made.items())
+    success = sum(w * req.success[0, 0, m] for m, w in made.items())
     assert cost == pytest.approx(c_cheap + (1 - p_cheap) * c_strong)
     assert success == pytest.approx(p_cheap + (1 - p_cheap) * p_strong)
 

@@ -16,35 +16,40 @@ from routesim.routing import Plan
 THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2  # indices into config.CAP_BEHAVIOURS
 
 
-@dataclass(frozen=True)
+@dataclass
 class RowPrices:
-    """Per (enterprise, segment) row: expected cost, success and calls per task."""
+    """Per (enterprise, segment) row: expected cost, success and calls per task, and service."""
 
-    cost: np.ndarray  # (R,) USD per task
-    success: np.ndarray  # (R,) probability a task succeeds
-    calls: np.ndarray  # (R,) model calls per task (> 1 for a cascade)
-    served: np.ndarray  # (R,) bool: the row has a model
+    cost: np.ndarray  # (N, K) USD per task
+    success: np.ndarray  # (N, K) probability a task succeeds
+    calls: np.ndarray  # (N, K) model calls per task (> 1 for a cascade)
+    served: np.ndarray  # (N, K) bool: the row has a model
 
-
-def plan_flat_index(plan: Plan, row_menu_base: np.ndarray) -> np.ndarray:
-    """Index of each call into a flattened (I, K, M) menu array."""
-    return row_menu_base[plan.row] + plan.model
-
-
-def price_rows(plan: Plan, flat: np.ndarray, cost: np.ndarray, success: np.ndarray,
-               n_rows: int) -> RowPrices:
-    """Cost, success and calls per task of every row; ``cost``/``success`` are flat menus."""
-    return RowPrices(
-        cost=np.bincount(plan.row, plan.weight * cost[flat], n_rows),
-        success=np.bincount(plan.row, plan.weight * success[flat], n_rows),
-        calls=np.bincount(plan.row, plan.weight, n_rows),
-        served=np.bincount(plan.row, minlength=n_rows) > 0,
-    )
+    @staticmethod
+    def empty(n: int, n_segments: int) -> RowPrices:
+        """All-zero rows for n enterprises."""
+        shape = (n, n_segments)
+        return RowPrices(np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool))
 
 
-def calls_by_menu_cell(plan: Plan, flat: np.ndarray, row_tasks: np.ndarray, n_cells: int) -> np.ndarray:
+def price_plan(plan: Plan, base: np.ndarray, cost: np.ndarray, success: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(n, K) expected cost and success per task of a plan.
+
+    ``base`` (n, K) is each row's flat index of model 0 in the (I, K, M) menu arrays, which
+    ``cost`` and ``success`` hold flattened.
+    """
+    idx = base[..., None] + np.maximum(plan.model, 0)
+    if plan.model.shape[-1] == 1:  # one call per row: skip the reduction
+        w = plan.weight[..., 0]
+        return w * cost[idx[..., 0]], w * success[idx[..., 0]]
+    return (plan.weight * cost[idx]).sum(axis=-1), (plan.weight * success[idx]).sum(axis=-1)
+
+
+def calls_by_menu_cell(plan: Plan, base: np.ndarray, row_tasks: np.ndarray, n_cells: int) -> np.ndarray:
     """Model calls per (industry, segment, model) cell, flat: the basis of model billing."""
-    return np.bincount(flat, plan.weight * row_tasks[plan.row], n_cells)
+    idx = base[..., None] + np.maximum(plan.model, 0)
+    return np.bincount(idx.ravel(), (plan.weight * row_tasks[..., None]).ravel(), n_cells)
 
 
 @dataclass(frozen=True)

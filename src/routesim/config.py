@@ -238,20 +238,23 @@ class WorkloadConfig:
 class DemandConfig:
     """Task volume: trend growth, a constant-elasticity price response, and usage spikes.
 
-    A spike multiplies an enterprise's month of tasks by a Pareto(alpha) factor >= 1 (an
-    agent loop left running, a launch): the heavy tail behind runaway-spend episodes.
+    A spike multiplies an enterprise's month of tasks by a Pareto(alpha) factor in
+    [1, spike_max_multiple] (an agent loop left running, a launch): the heavy tail behind
+    runaway-spend episodes.
     """
 
     growth_per_month: float = MISSING
     price_elasticity: float = 0.0
     spike_probability: float = 0.0
     spike_pareto_alpha: float = 1.5
+    spike_max_multiple: float = 100.0
 
     def __post_init__(self) -> None:
         _check_range("demand.growth_per_month", self.growth_per_month, -0.5, 1.0)
         _check_range("demand.price_elasticity", self.price_elasticity, 0.0, 5.0)
         _check_range("demand.spike_probability", self.spike_probability, 0.0, 1.0)
         _check_range("demand.spike_pareto_alpha", self.spike_pareto_alpha, 0.0, 100.0, low_open=True)
+        _check_range("demand.spike_max_multiple", self.spike_max_multiple, 1.0)
 
 
 CAP_BEHAVIOURS: tuple[str, ...] = ("throttle", "overspend", "downgrade")
@@ -261,11 +264,14 @@ CAP_BEHAVIOURS: tuple[str, ...] = ("throttle", "overspend", "downgrade")
 class BudgetConfig:
     """Monthly AI budgets and what an enterprise does when it reaches its cap.
 
-    Budget = headroom x planned spend (start-month tasks at the start-month flagship cost per
-    task, grown at ``demand.growth_per_month``); headroom is log-normal per enterprise. At the
+    Budget = headroom x planned spend; headroom is log-normal per enterprise. Planned spend is
+    re-set every ``replan_months`` to the mean monthly bill of the last period (the first
+    period: start-month tasks at the start-month flagship cost per task), grown at
+    ``demand.growth_per_month`` from the middle of that period. At the
     cap an enterprise throttles (the rest of its tasks go unmet), overspends (pays, counted
     as a breach), or downgrades (moves every segment to the cheapest eligible model, then
-    throttles if still over). Spend above ``runaway_multiple`` x budget is a runaway episode.
+    throttles if still over; only routers can, others throttle). Spend above
+    ``runaway_multiple`` x budget is a runaway episode.
     """
 
     enabled: bool = False
@@ -273,8 +279,10 @@ class BudgetConfig:
     headroom_sigma: float = 0.3
     behaviour_shares: dict[str, float] = field(default_factory=dict)  # behaviour -> share
     runaway_multiple: float = 3.0
+    replan_months: int = 12
 
     def __post_init__(self) -> None:
+        _check_range("budget.replan_months", self.replan_months, 1, 1200)
         _check_range("budget.headroom_median", self.headroom_median, 0.0, low_open=True)
         _check_range("budget.headroom_sigma", self.headroom_sigma, 0.0, 5.0)
         _check_range("budget.runaway_multiple", self.runaway_multiple, 1.0)
@@ -308,7 +316,7 @@ class SwitchingConfig:
 
     At a re-evaluation an enterprise scores every provider's flagship by
     quality_weight x mean success on its segments - price_weight x ln(cost per task), adds
-    switching_cost to its current vendor, and keeps the best.
+    switching_cost to its current vendor, and draws its vendor from the logit probabilities.
     """
 
     enabled: bool = False
@@ -363,8 +371,10 @@ class RouterConfig:
     threshold_difficulty: float = 0.5
     # cascade: the first try is the cheapest model with at least this success probability.
     cascade_first_success: float = 0.5
-    # learned: sd of the router's error in estimating a segment's difficulty (0 = oracle).
+    # learned: sd of the router's error in estimating a segment's difficulty (0 = oracle), and
+    # the safety margin, in sds, it adds to its estimate to protect quality.
     learned_noise_sd: float = 0.0
+    learned_margin_sds: float = 0.0
     # logit: utility = q * success - p * ln(cost per task) + loyalty to the preferred vendor.
     logit_quality_weight: float = 20.0
     logit_price_weight: float = 1.0
@@ -388,6 +398,7 @@ class RouterConfig:
         _check_range("router.threshold_difficulty", self.threshold_difficulty, 0.0, 1.0)
         _check_range("router.cascade_first_success", self.cascade_first_success, 0.0, 1.0)
         _check_range("router.learned_noise_sd", self.learned_noise_sd, 0.0, 1.0)
+        _check_range("router.learned_margin_sds", self.learned_margin_sds, -5.0, 5.0)
         _check_range("router.logit_quality_weight", self.logit_quality_weight, 0.0)
         _check_range("router.logit_price_weight", self.logit_price_weight, 0.0)
         _check_range("router.logit_loyalty", self.logit_loyalty, -100.0, 100.0)

@@ -6,7 +6,7 @@ Each month runs these named phases, in this order:
    model costs and achieves on each segment, who may use overseas models.
 2. ``_reevaluate_vendors``: enterprises due for a re-evaluation pick their preferred vendor.
 3. ``_route``: non-adopters send every segment to their everyday flagship, adopters route
-   by their policy; the result is a plan of model calls per (enterprise, segment).
+   by their policy: a plan of model calls per (enterprise, segment) for each policy group.
 4. ``_bill``: demand (growth, price rebound, spikes), router fees, budgets and what happens
    at the cap (throttle, overspend, downgrade), then tasks x calls x cost to the models.
 5. ``_account_providers``: each ProviderAgent books revenue, serving cost and cash.
@@ -40,10 +40,10 @@ from routesim.agents import EnterpriseAgent, ProviderAgent
 from routesim.billing import (
     DOWNGRADE,
     CapOutcome,
+    RowPrices,
     apply_caps,
     calls_by_menu_cell,
-    plan_flat_index,
-    price_rows,
+    price_plan,
 )
 from routesim.catalog import build_catalog
 from routesim.config import Config, parse_month
@@ -55,12 +55,14 @@ from routesim.routing import (
     RouterParams,
     cheapest_acceptable,
     eligibility,
+    learned_requirement,
     one_hot,
     perceive,
-    single,
 )
 from routesim.vendors import choose_vendor, flagship_tables
 from routesim.workload import MonthMenu, build_workload, demand_multiplier, month_menu
+
+Group = tuple[np.ndarray, Plan]  # (enterprise indices, their plan)
 
 
 @contextlib.contextmanager
@@ -111,7 +113,7 @@ class MarketModel(mesa.Model):
         self.cfg = cfg
         self.catalog = build_catalog(cfg)
         self.workload = build_workload(cfg)
-        population_rng, self.adoption_rng, traits_rng, self.demand_rng = self.rng.spawn(4)
+        population_rng, self.adoption_rng, traits_rng, self.demand_rng, self.switching_rng = self.rng.spawn(5)
         self.population = draw_population(cfg, self.catalog.provider_ids, population_rng)
         self.traits = draw_traits(cfg, traits_rng)
         n = self.population.size
@@ -139,13 +141,18 @@ class MarketModel(mesa.Model):
             threshold_difficulty=r.threshold_difficulty, cascade_first_success=r.cascade_first_success,
             logit_quality_weight=r.logit_quality_weight, logit_price_weight=r.logit_price_weight,
             logit_loyalty=r.logit_loyalty, success_slope=cfg.workload.success_slope)
-        self.noise = r.learned_noise_sd * self.traits.difficulty_noise
+        self.learned_requirement = learned_requirement(
+            self.population.requirement,
+            r.learned_noise_sd * (self.traits.difficulty_noise + r.learned_margin_sds),
+            cfg.workload.success_slope)
 
         n_seg, n_mod = self.workload.n_segments, self.catalog.n_models
-        # flat index of (industry, segment, model 0) into a month's (I, K, M) menu, per row
-        self._row_base = ((self.population.industry[:, None] * n_seg + np.arange(n_seg)) * n_mod).ravel()
+        # (N, K) flat index of (industry, segment, model 0) into a month's (I, K, M) menu arrays
+        self._row_base = (self.population.industry[:, None] * n_seg + np.arange(n_seg)) * n_mod
         self._reference_cost_per_task: np.ndarray | None = None
-        self._planned_spend_base: np.ndarray | None = None
+        self._planned_spend_base: np.ndarray | None = None  # monthly spend planned at _plan_month
+        self._plan_month = 0.0
+        self._bill_sum = np.zeros(n)  # demanded bills since the last budget round
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
             EnterpriseAgent.create_agents(self, n, row=list(range(n)))
@@ -164,8 +171,8 @@ class MarketModel(mesa.Model):
         month = self._prepare_month()
         switches = self._reevaluate_vendors(month)
         req = self.route_request(month)
-        plan, routers = self._route(req)
-        billing = self._bill(month, plan, routers, req)
+        groups, routers = self._route(req)
+        billing = self._bill(month, groups, routers, req)
         billing["vendor_switches"] = switches
         self._account_providers(billing)
         self._record(billing)
@@ -208,11 +215,13 @@ class MarketModel(mesa.Model):
             eligible=eligibility(menu.available, self.catalog.model_overseas),
             difficulty=self.workload.difficulty, model_provider=self.catalog.model_provider,
             industry=pop.industry, access=self.overseas_access(month.t), requirement=pop.requirement,
-            flagship=month.flagships[preferred], preferred=preferred, noise=self.noise,
+            flagship=month.flagships[preferred], preferred=preferred,
+            learned_requirement=self.learned_requirement,
             params=self.router_params)
 
     def _reevaluate_vendors(self, month: Month) -> int:
         sw = self.cfg.switching
+        uniforms = self.switching_rng.random(self.population.size)  # drawn every month: CRN
         if not sw.enabled:
             return 0
         due = (month.t + self.traits.reevaluation_offset) % sw.reevaluation_months == 0
@@ -221,50 +230,43 @@ class MarketModel(mesa.Model):
         cost_ip, success_ip = flagship_tables(month.menu.cost_per_task, month.menu.success,
                                               self.workload.segment_weight, month.flagships)
         chosen = choose_vendor(cost_ip, success_ip, self.population.industry[due], self.preferred[due],
-                               sw.quality_weight, sw.price_weight, sw.switching_cost)
+                               sw.quality_weight, sw.price_weight, sw.switching_cost, uniforms[due])
         switched = int((chosen != self.preferred[due]).sum())
         self.preferred[due] = chosen
         return switched
 
-    def plan_for(self, req: RouteRequest, members: np.ndarray, routing: bool) -> Plan:
-        """The plan of enterprises ``members`` (indices), in global rows.
+    def plan_groups(self, req: RouteRequest, members: np.ndarray) -> list[Group]:
+        """Routing plans of enterprises ``members`` (indices), one per policy in use among them."""
+        policy = self.traits.policy[members]
+        names = self.traits.policy_names
+        everyone = len(members) == len(req.industry)
+        groups = [(members[policy == j], POLICIES[name]) for j, name in enumerate(names)]
+        return [(who, fn(req if everyone and len(who) == len(members) else req.subset(who)))
+                for who, fn in groups if len(who)]
 
-        Their own policy if ``routing``, else their flagship for every segment.
-        """
-        n_seg = req.cost.shape[1]
-        if not routing:
-            groups = [(members, single)]
-        else:
-            policy = self.traits.policy[members]
-            groups = [(members[policy == j], POLICIES[name])
-                      for j, name in enumerate(self.traits.policy_names)]
-        parts = []
-        for who, policy_fn in groups:
-            if len(who) == 0:
-                continue
-            mask = np.zeros(len(req.industry), dtype=bool)
-            mask[who] = True
-            local = policy_fn(req.subset(mask) if len(who) < len(req.industry) else req)
-            rows = who[local.row // n_seg] * n_seg + local.row % n_seg
-            parts.append(Plan(row=rows, model=local.model, weight=local.weight))
-        return Plan.concat(parts)
-
-    def _route(self, req: RouteRequest) -> tuple[Plan, np.ndarray]:
+    def _route(self, req: RouteRequest) -> tuple[list[Group], np.ndarray]:
+        """Plans of the routers; everyone else sends every segment to their flagship."""
         routers = self.adopted & self.routing_allowed
-        everyone = np.arange(len(routers))
         if not routers.any():
-            return self.plan_for(req, everyone, routing=False), routers
-        stay = self.plan_for(req, everyone[~routers], routing=False)
-        route = self.plan_for(req, everyone[routers], routing=True)
-        return Plan.concat([stay, route]), routers
+            return [], routers
+        return self.plan_groups(req, np.flatnonzero(routers)), routers
 
-    def _price(self, plan: Plan, req: RouteRequest) -> tuple:
-        """Flat menu index of each call, row prices, and (N,) cost and calls per task."""
-        n, n_seg = self.population.size, self.workload.n_segments
-        flat = plan_flat_index(plan, self._row_base)
-        prices = price_rows(plan, flat, req.cost.ravel(), req.success.ravel(), n * n_seg)
-        weight = self.workload.segment_weight
-        return flat, prices, prices.cost.reshape(n, n_seg) @ weight, prices.calls.reshape(n, n_seg) @ weight
+    def _price_rows(self, groups: list[Group], req: RouteRequest, rows: RowPrices) -> None:
+        """Write each group's per-row cost, success, calls and service into ``rows``."""
+        cost, success = req.cost.ravel(), req.success.ravel()
+        for members, plan in groups:
+            base = self._row_base[members]
+            rows.cost[members], rows.success[members] = price_plan(plan, base, cost, success)
+            rows.calls[members] = plan.calls_per_task
+            rows.served[members] = plan.served
+
+    def _flagship_rows(self, req: RouteRequest) -> RowPrices:
+        """Rows as if every enterprise sent every segment to its flagship."""
+        has = (req.flagship >= 0)[:, None]
+        idx = self._row_base + np.maximum(req.flagship, 0)[:, None]
+        served = np.repeat(has, self.workload.n_segments, axis=1)
+        return RowPrices(cost=req.cost.ravel()[idx] * has, success=req.success.ravel()[idx] * has,
+                         calls=served.astype(float), served=served)
 
     def flagship_cost_per_task(self, req: RouteRequest) -> np.ndarray:
         """(N,) cost per task of each enterprise's flagship on its segments; 0 if it has none."""
@@ -280,19 +282,27 @@ class MarketModel(mesa.Model):
     def _spikes(self) -> np.ndarray:
         n, d = self.population.size, self.cfg.demand
         hit, size = self.demand_rng.random(n), self.demand_rng.random(n)
-        return np.where(hit < d.spike_probability, (1.0 - size) ** (-1.0 / d.spike_pareto_alpha), 1.0)
+        multiple = np.minimum((1.0 - size) ** (-1.0 / d.spike_pareto_alpha), d.spike_max_multiple)
+        return np.where(hit < d.spike_probability, multiple, 1.0)
 
-    def _bill(self, month: Month, plan: Plan, routers: np.ndarray, req: RouteRequest) -> dict:
+    def _bill(self, month: Month, groups: list[Group], routers: np.ndarray, req: RouteRequest) -> dict:
         t, pop, cfg, menu = month.t, self.population, self.cfg, month.menu
-        n, n_seg = pop.size, self.workload.n_segments
+        n = pop.size
         weight = self.workload.segment_weight
-        flat, prices, cost_per_task, calls_per_task = self._price(plan, req)
+        rows = self._flagship_rows(req)
+        self._price_rows(groups, req, rows)
         flag_cost_per_task = self.flagship_cost_per_task(req)
         # non-routers pay the flagship table's price exactly, so their savings are exactly 0
-        cost_per_task = np.where(routers, cost_per_task, flag_cost_per_task)
+        cost_per_task = np.where(routers, rows.cost @ weight, flag_cost_per_task)
+        calls_per_task = rows.calls @ weight
         if self._reference_cost_per_task is None:
             self._reference_cost_per_task = flag_cost_per_task
             self._planned_spend_base = pop.base_tasks * flag_cost_per_task
+        replan = cfg.budget.replan_months
+        if t > 0 and t % replan == 0:  # budget round: last period's mean bill, grown
+            self._planned_spend_base = self._bill_sum / replan
+            self._plan_month = t - (replan + 1) / 2
+            self._bill_sum = np.zeros(n)
 
         spikes = self._spikes()
         self.tasks = pop.base_tasks * spikes * demand_multiplier(
@@ -304,14 +314,15 @@ class MarketModel(mesa.Model):
         downgraded = np.zeros(n, dtype=bool)
         if cfg.budget.enabled:
             budget = (self.traits.budget_headroom * self._planned_spend_base
-                      * (1.0 + cfg.demand.growth_per_month) ** t)
+                      * (1.0 + cfg.demand.growth_per_month) ** (t - self._plan_month))
             bill_before = bill
-            if self.routing_allowed:
-                downgraded = (bill > budget) & (self.traits.cap_behaviour == DOWNGRADE)
+            self._bill_sum += bill
+            # downgrading is a router's budget fallback; other would-be downgraders throttle
+            downgraded = (bill > budget) & (self.traits.cap_behaviour == DOWNGRADE) & routers
             if downgraded.any():
-                plan = self._downgrade(plan, req, downgraded)
-                flat, prices, cost_per_task, calls_per_task = self._price(plan, req)
-                cost_per_task = np.where(routers | downgraded, cost_per_task, flag_cost_per_task)
+                groups = self._downgrade(groups, req, downgraded, rows)
+                cost_per_task = np.where(downgraded, rows.cost @ weight, cost_per_task)
+                calls_per_task = rows.calls @ weight
                 fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
                 bill = self.tasks * (cost_per_task + fee_per_task)
             caps = apply_caps(bill, budget, self.traits.cap_behaviour, cfg.budget.runaway_multiple,
@@ -323,24 +334,31 @@ class MarketModel(mesa.Model):
         self.cap_hit = caps.cap_hit
 
         served_tasks = self.tasks * caps.served_share
-        row_tasks = (served_tasks[:, None] * weight).ravel()
-        shape = menu.cost_per_task.shape
-        cells = calls_by_menu_cell(plan, flat, row_tasks, menu.cost_per_task.size).reshape(shape)
+        row_tasks = served_tasks[:, None] * weight  # (N, K)
+        below = rows.served & (rows.success < pop.requirement[:, None])
+        # flagship users: tasks per (industry, flagship) spread over segments; routers: their plans
+        on_flag = served_tasks * (~(routers | downgraded) & (req.flagship >= 0))
+        n_mod = self.catalog.n_models
+        by_flag = np.bincount(pop.industry * n_mod + np.maximum(req.flagship, 0), on_flag,
+                              len(self.workload.industry_ids) * n_mod).reshape(-1, 1, n_mod)
+        cells = by_flag * weight[None, :, None]
+        for members, plan in groups:
+            cells = cells + calls_by_menu_cell(plan, self._row_base[members], row_tasks[members],
+                                               menu.cost_per_task.size).reshape(cells.shape)
         self.spend = served_tasks * cost_per_task
         self.router_fees = served_tasks * fee_per_task
         self.no_routing_spend = served_tasks * flag_cost_per_task
         integration = (self.newly_adopted & routers) * cfg.router.integration_cost_usd
         self.newly_adopted = np.zeros(n, dtype=bool)
-        row_requirement = np.repeat(pop.requirement, n_seg)
         return {
             "model_tasks": cells.sum(axis=(0, 1)),
             "model_revenue": (cells * menu.cost_per_task).sum(axis=(0, 1)),
             "model_tokens": (cells * menu.tokens_per_task).sum(axis=(0, 1)),
-            "tasks_served": row_tasks[prices.served].sum(),
-            "tasks_unmet": (self.tasks - served_tasks).sum() + row_tasks[~prices.served].sum(),
+            "tasks_served": row_tasks[rows.served].sum(),
+            "tasks_unmet": (self.tasks - served_tasks).sum() + row_tasks[~rows.served].sum(),
             "tasks_throttled": (self.tasks - served_tasks).sum(),
-            "successes": row_tasks @ prices.success,
-            "tasks_below_requirement": row_tasks[prices.served & (prices.success < row_requirement)].sum(),
+            "successes": (row_tasks * rows.success).sum(),
+            "tasks_below_requirement": row_tasks[below].sum(),
             "routers": int(routers.sum()),
             "router_fees": self.router_fees.sum(),
             "integration_cost": integration.sum(),
@@ -351,18 +369,17 @@ class MarketModel(mesa.Model):
             "downgraded": int(downgraded.sum()),
         }
 
-    def _downgrade(self, plan: Plan, req: RouteRequest, who: np.ndarray) -> Plan:
-        """Move the rows of enterprises ``who`` to the cheapest eligible model per segment."""
-        n_seg = self.workload.n_segments
-        keep = ~who[plan.row // n_seg]
+    def _downgrade(self, groups: list[Group], req: RouteRequest, who: np.ndarray,
+                   rows: RowPrices) -> list[Group]:
+        """Move enterprises ``who`` to the cheapest eligible model per segment; re-price them."""
         members = np.flatnonzero(who)
-        sub = req.subset(who)
-        cheapest = cheapest_acceptable(sub, np.zeros((len(members), n_seg)))
-        local = one_hot(cheapest)
-        rows = members[local.row // n_seg] * n_seg + local.row % n_seg
-        return Plan(row=np.concatenate([plan.row[keep], rows]),
-                    model=np.concatenate([plan.model[keep], local.model]),
-                    weight=np.concatenate([plan.weight[keep], local.weight]))
+        anything = np.zeros((len(members), self.workload.n_segments))  # requirement 0: any model
+        cheapest = cheapest_acceptable(req.subset(members), anything)
+        down = (members, one_hot(cheapest))
+        self._price_rows([down], req, rows)
+        for m, plan in groups:  # their old calls no longer happen (cheaper than copying plans)
+            plan.weight[who[m]] = 0.0
+        return [*groups, down]
 
     def _account_providers(self, billing: dict) -> None:
         cat = self.catalog
@@ -422,11 +439,13 @@ class MarketModel(mesa.Model):
 
     def _worth_routing(self, req: RouteRequest, candidates: np.ndarray) -> np.ndarray:
         """(N,) whether routing's expected monthly net savings repay the integration cost."""
-        members = np.flatnonzero(candidates)
-        plan = self.plan_for(req, members, routing=True)
-        _, _, routed_cpt, calls_pt = self._price(plan, req)
-        flag_cpt = self.flagship_cost_per_task(req)
-        fee = self._fee_per_task(routed_cpt, calls_pt, np.ones_like(candidates))
-        net_per_month = self.tasks * (flag_cpt - routed_cpt - fee)
-        r = self.cfg.router
-        return ~candidates | (net_per_month * self.cfg.adoption.payback_months > r.integration_cost_usd)
+        n, weight = self.population.size, self.workload.segment_weight
+        routed_cpt, calls_pt = np.zeros(n), np.zeros(n)
+        for members, plan in self.plan_groups(req, np.flatnonzero(candidates)):
+            cost, _ = price_plan(plan, self._row_base[members], req.cost.ravel(), req.success.ravel())
+            routed_cpt[members] = cost @ weight
+            calls_pt[members] = plan.calls_per_task @ weight
+        fee = self._fee_per_task(routed_cpt, calls_pt, candidates)
+        net_per_month = self.tasks * (self.flagship_cost_per_task(req) - routed_cpt - fee)
+        payback = net_per_month * self.cfg.adoption.payback_months
+        return ~candidates | (payback > self.cfg.router.integration_cost_usd)

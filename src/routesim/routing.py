@@ -2,11 +2,12 @@
 
 Every policy takes a :class:`RouteRequest` (the month's true and perceived cost and success
 arrays, shape (I, K, M) or (C, I, K, M), plus the routing enterprises' rows) and returns a
-:class:`Plan`: for each (enterprise, segment) row, the models it calls and how many calls
-per task. A single-model choice is one call of weight 1; a cascade calls a cheap model for
-every task and the strong one for the share that failed; a logit policy spreads each
-segment's tasks over models by their choice probabilities. A row without calls has no
-eligible model and its tasks go unmet. Policies are looked up by name in ``POLICIES``.
+:class:`Plan`: for each (enterprise, segment) row, S call slots holding a model and how
+many calls per task go to it. A single-model choice is one slot of weight 1; a cascade
+calls a cheap model for every task and the strong one for the share that failed (two
+slots); a logit policy spreads each segment's tasks over all models by their choice
+probabilities (M slots). A row with no filled slot has no eligible model and its tasks go
+unmet. Policies are looked up by name in ``POLICIES``.
 
 Choices use *perceived* cost and success (an overseas risk premium raises the perceived
 cost of overseas models, a quality discount lowers their perceived capability); billing
@@ -22,6 +23,7 @@ imaginary part = value), which NumPy orders lexicographically, so the search is 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,7 +62,8 @@ class RouteRequest:
     requirement: np.ndarray  # (n,) required success probability per task
     flagship: np.ndarray  # (n,) the enterprise's everyday (preferred-vendor) model, -1 if none
     preferred: np.ndarray  # (n,) preferred provider index
-    noise: np.ndarray | None = None  # (n, K) error of a learned router's difficulty estimate
+    # (n, K) the requirement a learned router applies, see learned_requirement()
+    learned_requirement: np.ndarray | None = None
     params: RouterParams = RouterParams()
 
     @property
@@ -68,34 +71,62 @@ class RouteRequest:
         """Number of (enterprise, segment) rows."""
         return len(self.industry) * self.cost.shape[1]
 
+    @functools.cached_property
+    def search_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cheapest-acceptable search index, built once a month.
+
+        Per (class, industry, segment) group: models by perceived cost, complex search keys
+        (group + 1j * running max of perceived success) and the best perceived success.
+        Shared by every subset of the request.
+        """
+        n_mod = self.perceived_cost.shape[-1]
+        eligible = self.eligible[:, None, None, :]
+        cost = np.where(eligible, self.perceived_cost, np.inf).reshape(-1, n_mod)
+        success = np.where(eligible, self.perceived_success, -1.0).reshape(-1, n_mod)
+        order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
+        running_max = np.maximum.accumulate(np.take_along_axis(success, order, 1), 1)
+        keys = (np.arange(len(order), dtype=float)[:, None] + 1j * running_max).ravel()
+        return order.ravel(), keys, running_max[:, -1]
+
     def subset(self, mask: np.ndarray) -> RouteRequest:
-        """The same month for the enterprises in ``mask`` only."""
+        """The same month for the enterprises in ``mask`` (a boolean mask or indices) only."""
+        sub = self._subset(mask)
+        if "search_index" in self.__dict__:
+            sub.__dict__["search_index"] = self.search_index
+        return sub
+
+    def _subset(self, mask: np.ndarray) -> RouteRequest:
         return RouteRequest(
             cost=self.cost, success=self.success, perceived_cost=self.perceived_cost,
             perceived_success=self.perceived_success, eligible=self.eligible,
             difficulty=self.difficulty, model_provider=self.model_provider,
             industry=self.industry[mask], access=self.access[mask],
             requirement=self.requirement[mask], flagship=self.flagship[mask],
-            preferred=self.preferred[mask], noise=None if self.noise is None else self.noise[mask],
+            preferred=self.preferred[mask],
+            learned_requirement=None if self.learned_requirement is None else self.learned_requirement[mask],
             params=self.params)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Model calls per task for (enterprise, segment) rows; row = enterprise * K + segment."""
+    """Model calls per task of each (enterprise, segment) row, in S slots per row."""
 
-    row: np.ndarray  # (C,) int
-    model: np.ndarray  # (C,) int
-    weight: np.ndarray  # (C,) calls per task
+    model: np.ndarray  # (n, K, S) int, NO_MODEL in an empty slot
+    weight: np.ndarray  # (n, K, S) calls per task, 0 in an empty slot
 
-    @staticmethod
-    def concat(parts: list[Plan]) -> Plan:
-        """One plan holding the calls of all ``parts``."""
-        if not parts:
-            return Plan(row=np.zeros(0, np.int64), model=np.zeros(0, np.int64), weight=np.zeros(0))
-        return Plan(row=np.concatenate([p.row for p in parts]),
-                    model=np.concatenate([p.model for p in parts]),
-                    weight=np.concatenate([p.weight for p in parts]))
+    @property
+    def calls_per_task(self) -> np.ndarray:
+        """(n, K) model calls per task (> 1 for a cascade)."""
+        return self.weight[..., 0] if self.weight.shape[-1] == 1 else self.weight.sum(axis=-1)
+
+    @property
+    def served(self) -> np.ndarray:
+        """(n, K) whether the row calls any model."""
+        return self.model[..., 0] >= 0 if self.model.shape[-1] == 1 else (self.model >= 0).any(axis=-1)
+
+    def take(self, mask: np.ndarray) -> Plan:
+        """The plan of the enterprises in ``mask`` (n,) only."""
+        return Plan(model=self.model[mask], weight=self.weight[mask])
 
 
 def perceive(cost: np.ndarray, success: np.ndarray, capability: np.ndarray, difficulty: np.ndarray,
@@ -122,8 +153,7 @@ def eligibility(available: np.ndarray, overseas: np.ndarray) -> np.ndarray:
 
 def one_hot(choice: np.ndarray) -> Plan:
     """A plan of one call per task from an (n, K) array of model indices (-1: none)."""
-    rows = np.flatnonzero(choice.ravel() >= 0)
-    return Plan(row=rows, model=choice.ravel()[rows], weight=np.ones(len(rows)))
+    return Plan(model=choice[..., None], weight=(choice >= 0)[..., None].astype(float))
 
 
 def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
@@ -131,18 +161,11 @@ def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarra
 
     Where none meets it, the cheapest of the most successful; -1 where none is eligible.
     """
-    n_cls, n_ind, n_seg, n_mod = req.perceived_cost.shape
-    eligible = req.eligible[:, None, None, :]
-    cost = np.where(eligible, req.perceived_cost, np.inf).reshape(-1, n_mod)
-    success = np.where(eligible, req.perceived_success, -1.0).reshape(-1, n_mod)
-    order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
-    running_max = np.maximum.accumulate(np.take_along_axis(success, order, 1), 1)
-    keys = (np.arange(len(order), dtype=float)[:, None] + 1j * running_max).ravel()
-    best = running_max[:, -1]
-
+    _, n_ind, n_seg, _ = req.perceived_cost.shape
+    order, keys, best = req.search_index
     group = (req.access[:, None] * n_ind + req.industry[:, None]) * n_seg + np.arange(n_seg)
     target = np.minimum(requirement, best[group])
-    choice = order.ravel()[np.searchsorted(keys, group + 1j * target, side="left")]
+    choice = order[np.searchsorted(keys, group + 1j * target, side="left")]
     return np.where(best[group] >= 0.0, choice, NO_MODEL)
 
 
@@ -173,16 +196,21 @@ def threshold(req: RouteRequest) -> Plan:
     return one_hot(np.where(easy, cheapest_acceptable(req, _requirement(req)), _flagship_choice(req)))
 
 
-def learned(req: RouteRequest) -> Plan:
-    """``cost_optimal`` on a noisy estimate d + e of each segment's difficulty.
+def learned_requirement(requirement: np.ndarray, error: np.ndarray, success_slope: float) -> np.ndarray:
+    """(n, K) requirement on true success equivalent to a noisy difficulty estimate.
 
-    Perceived success sigmoid(s (c - d - e)) >= r is the same as true-difficulty success
-    >= sigmoid(logit(r) + s e), so the noise becomes a per-row requirement.
+    A router that sees difficulty d + e (its error plus any safety margin) accepts a model
+    when sigmoid(s (c - d - e)) >= r, which is true success >= sigmoid(logit(r) + s e).
+    Fixed per enterprise and segment, so the model computes it once.
     """
-    if req.noise is None:
-        raise ValueError("the learned policy needs RouteRequest.noise (n, K)")
-    shifted = special.expit(special.logit(_requirement(req)) + req.params.success_slope * req.noise)
-    return one_hot(cheapest_acceptable(req, shifted))
+    return special.expit(special.logit(requirement)[:, None] + success_slope * error)
+
+
+def learned(req: RouteRequest) -> Plan:
+    """``cost_optimal`` on a noisy estimate of each segment's difficulty."""
+    if req.learned_requirement is None:
+        raise ValueError("the learned policy needs RouteRequest.learned_requirement (n, K)")
+    return one_hot(cheapest_acceptable(req, req.learned_requirement))
 
 
 def cascade(req: RouteRequest) -> Plan:
@@ -206,9 +234,9 @@ def cascade(req: RouteRequest) -> Plan:
     p1 = req.success[ind, seg, np.maximum(cheap, 0)]
     use = ok & (c1 + (1.0 - p1) * c2 < c2)
     first = np.where(use, cheap, strong)
-    esc_rows = np.flatnonzero(use.ravel())
-    escalate = Plan(row=esc_rows, model=strong.ravel()[esc_rows], weight=1.0 - p1.ravel()[esc_rows])
-    return Plan.concat([one_hot(first), escalate])
+    model = np.stack([first, np.where(use, strong, NO_MODEL)], axis=-1)
+    weight = np.stack([(first >= 0).astype(float), np.where(use, 1.0 - p1, 0.0)], axis=-1)
+    return Plan(model=model, weight=weight)
 
 
 def logit_shares(req: RouteRequest) -> np.ndarray:
@@ -232,9 +260,9 @@ def logit_shares(req: RouteRequest) -> np.ndarray:
 
 def logit(req: RouteRequest) -> Plan:
     """Spread each segment's tasks over models by multinomial-logit choice probabilities."""
-    shares = logit_shares(req).reshape(req.n_rows, -1)
-    rows, models = np.nonzero(shares > 0)
-    return Plan(row=rows, model=models, weight=shares[rows, models])
+    shares = logit_shares(req)
+    models = np.broadcast_to(np.arange(shares.shape[-1]), shares.shape)
+    return Plan(model=np.where(shares > 0, models, NO_MODEL), weight=shares)
 
 
 Policy = Callable[[RouteRequest], Plan]
