@@ -3,7 +3,7 @@
 Runs every measurement in this one invocation and prints a table; writes one CSV row per
 measurement to benchmarks/out/engine.csv. Each size runs in a fresh child process so that
 its peak memory (ru_maxrss) is its own. Usage: ``python benchmarks/bench_engine.py
-[--sizes 1000 10000 100000] [--repeats 3] [--reference-months 6]``.
+[--sizes 1000 10000 100000] [--repeats 3] [--reference-months 84]``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def measure_engine(n: int, repeats: int) -> dict:
 
 
 def measure_reference(n: int, months: int) -> dict:
-    """Time the per-agent reference and the vectorised model on the same short horizon."""
+    """Time the per-agent reference and the vectorised model on the same config and horizon."""
     from reference import reference_run
     from routesim import compose
     from routesim.config import format_month, parse_month
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reference-sizes", type=int, nargs="+", default=[1_000, 10_000])
-    parser.add_argument("--reference-months", type=int, default=6)
+    parser.add_argument("--reference-months", type=int, default=84)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -47,6 +47,13 @@ BAD = {
     "end before start": (["end=2023-01"], "end"),
     "retire before release": (["market.models.big.retire=2019-01"], "market.models.big.retire"),
     "vendor without frontier model": (["+population.preferred_vendor_weights.labtwo=1"], "labtwo"),
+    "unknown cap behaviour": (["+budget.behaviour_shares.panic=1"], "throttle, overspend, downgrade"),
+    "mix without weights": (["router.policy=mix"], "router.mix"),
+    "unknown policy in mix": (["router.policy=mix", "+router.mix.magic=1"], "router.mix"),
+    "bad ban month": (["access.ban_start=2025-1"], "access.ban_start"),
+    "zero re-evaluation period": (["switching.reevaluation_months=0"], "switching.reevaluation_months"),
+    "negative fee": (["router.fee_share_of_spend=-0.1"], "router.fee_share_of_spend"),
+    "spike probability above 1": (["demand.spike_probability=1.5"], "demand.spike_probability"),
 }
 
 

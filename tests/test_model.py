@@ -8,7 +8,6 @@ import pytest
 
 from conftest import PLAIN
 from routesim import compose, simulate
-from routesim.adoption import step_adoption
 from routesim.metrics import InvariantError, check_invariants, raise_on_failures
 from routesim.model import MarketModel
 from routesim.results import TABLES
@@ -82,16 +81,14 @@ def test_no_routing_has_zero_savings_and_routing_positive():
 
 
 def test_adoption_with_innovation_only_follows_closed_form():
-    rng = np.random.default_rng(7)
-    n, p, months = 200_000, 0.05, 36
-    adopted = np.zeros(n, bool)
-    group = rng.integers(0, 4, n)
-    shares = []
-    for _ in range(months):
-        adopted = step_adoption(adopted, group, 4, p, 0.0, rng.random(n))
-        shares.append(adopted.mean())
-    expected = 1 - np.exp(-p * np.arange(1, months + 1))
-    assert np.max(np.abs(np.array(shares) - expected)) < 0.005  # ~4.5 binomial sd at n = 2e5
+    n, p, f0 = 50_000, 0.05, 0.1
+    res = simulate(compose(["market=tiny", "population=tiny", "end=2026-12", *PLAIN,
+                            f"population.n_enterprises={n}", f"adoption.initial_share={f0}",
+                            f"adoption.innovation_p={p}", "adoption.imitation_q=0"]))
+    months = np.arange(len(res.enterprises))
+    expected = 1 - (1 - f0) * np.exp(-p * months)  # adopters routing in month t
+    # binomial sd <= 0.5 / sqrt(n) = 0.0022: 4 sd
+    assert np.max(np.abs(res.enterprises["adopter_share"].to_numpy() - expected)) < 0.009
 
 
 def test_imitation_speeds_adoption(tiny_cfg):

@@ -1,8 +1,9 @@
 """Bass-type diffusion of routing among enterprises.
 
 A non-adopter adopts in a month with probability 1 - exp(-(p + q * F)), where F is the
-adopter share among its peers (its industry, or the whole market). With q = 0 the expected
-share of adopters after t months is 1 - (1 - F0) * exp(-p * t), the continuous Bass form.
+adopter share among its peers (its industry, or the whole market); ``MarketModel._adopt``
+adds the cap-hit push to p and the net-savings check. With q = 0 the expected share of
+adopters after t months is 1 - (1 - F0) * exp(-p * t), the continuous Bass form.
 """
 
 from __future__ import annotations
@@ -21,14 +22,3 @@ def peer_adopter_share(adopted: np.ndarray, group: np.ndarray, n_groups: int) ->
 def adoption_probability(innovation_p: float, imitation_q: float, peer_share: np.ndarray) -> np.ndarray:
     """Monthly probability that a non-adopter adopts."""
     return -np.expm1(-(innovation_p + imitation_q * peer_share))
-
-
-def step_adoption(adopted: np.ndarray, group: np.ndarray, n_groups: int, innovation_p: float,
-                  imitation_q: float, uniforms: np.ndarray) -> np.ndarray:
-    """Return next month's adopter flags; ``uniforms`` holds one U(0, 1) draw per enterprise.
-
-    Drawing for every enterprise, adopter or not, keeps the random stream independent of
-    the state, so two scenarios with the same seed see the same draws.
-    """
-    prob = adoption_probability(innovation_p, imitation_q, peer_adopter_share(adopted, group, n_groups))
-    return adopted | (uniforms < prob)
