@@ -14,6 +14,7 @@ import numpy as np
 
 from routesim.catalog import build_catalog
 from routesim.config import Config, parse_month
+from routesim.economics import build_books
 from routesim.population import draw_population, draw_traits
 from routesim.workload import build_workload
 
@@ -64,7 +65,15 @@ class Reference:
         self.cap_hit = [False] * n
         self.preferred = [int(p) for p in self.pop.preferred]
         self.reference_cpt: list[float] | None = None
-        self.cash = [0.0] * self.cat.n_providers
+        self.cash = [cfg.market.providers[p].initial_cash_usd for p in self.cat.provider_ids]
+        self.books = build_books(cfg, self.cat.months, self.cat.provider_ids)
+        n_p, n_tiers = self.cat.n_providers, 3
+        self.multiplier = [[1.0] * n_tiers for _ in range(n_p)]
+        self.last_cut = [[-10**9] * n_tiers for _ in range(n_p)]
+        self.share_history: list[list[list[float]]] = []
+        self.factor = [1.0] * self.cat.n_models
+        self.in_house = (None if cfg.scenario.in_house_routing_start is None
+                         else parse_month(cfg.scenario.in_house_routing_start, "i") - int(self.cat.months[0]))
         self.bill_sum = [0.0] * n
         self.plan_base: list[float] | None = None
         self.plan_month = 0.0
@@ -80,7 +89,8 @@ class Reference:
         for m in range(cat.n_models):
             tin = float(wl.tokens_in[i, k])
             tout = float(wl.tokens_out[i, k]) * float(cat.output_tokens_multiplier[m])
-            c = (tin * float(cat.price_in[t, m]) + tout * float(cat.price_out[t, m])) / 1e6
+            f = self.factor[m]
+            c = (tin * float(cat.price_in[t, m]) * f + tout * float(cat.price_out[t, m]) * f) / 1e6
             cap = float(cat.capability[t, m])
             over = bool(cat.model_overseas[m])
             cost.append(c)
@@ -91,6 +101,45 @@ class Reference:
                              else sigmoid(s * (cap - d)))
         return cost, prob, toks, seen_cost, seen_prob
 
+    def serving_cost(self, t: int, i: int, k: int, m: int) -> float:
+        cat, wl = self.cat, self.wl
+        frac = float(self.books.serving_fraction[t, int(cat.model_provider[m])])
+        tin = float(wl.tokens_in[i, k])
+        tout = float(wl.tokens_out[i, k]) * float(cat.output_tokens_multiplier[m])
+        serving_in, serving_out = frac * float(cat.launch_price_in[m]), frac * float(cat.launch_price_out[m])
+        return (tin * serving_in + tout * serving_out) / 1e6
+
+    def set_prices(self, t: int) -> None:
+        """Reactive pricing, provider by provider, tier by tier."""
+        cat, pr = self.cat, self.cfg.pricing
+        n_p = cat.n_providers
+        start = 0 if pr.start is None else parse_month(pr.start, "s") - int(cat.months[0])
+        if t < start:
+            return
+        cut_last = [[self.last_cut[p][x] == t - 1 for x in range(3)] for p in range(n_p)]
+        for p in range(n_p):
+            strategy = self.cfg.pricing.strategy or self.cfg.market.providers[cat.provider_ids[p]].pricing
+            if strategy != "reactive":
+                continue
+            for x in range(3):
+                models = [m for m in range(cat.n_models) if cat.model_provider[m] == p
+                          and cat.model_tier[m] == x and cat.available[t, m]]
+                if not models or t - self.last_cut[p][x] < pr.cooldown_months:
+                    continue
+                floor = max((1 + pr.floor_markup) * float(self.books.serving_fraction[t, p])
+                            * float(cat.launch_price_in[m] + cat.launch_price_out[m])
+                            / float(cat.price_in[t, m] + cat.price_out[t, m]) for m in models)
+                losing = (t > pr.window_months and self.share_history[-1 - pr.window_months][p][x]
+                          - self.share_history[-1][p][x] >= pr.share_drop)
+                rival_cut = any(cut_last[q][x] for q in range(n_p) if q != p)
+                if losing or (pr.follow_rivals and rival_cut):
+                    new = max(self.multiplier[p][x] * (1 - pr.cut_fraction), floor)
+                    if new < self.multiplier[p][x]:
+                        self.multiplier[p][x] = new
+                        self.last_cut[p][x] = t
+        self.factor = [self.multiplier[int(cat.model_provider[m])][int(cat.model_tier[m])]
+                       for m in range(cat.n_models)]
+
     def access(self, e: int, t: int) -> bool:
         allowed = bool(self.pop.access[e])
         banned = self.traits.ban_draw[e] < self.cfg.access.ban_share
@@ -100,7 +149,9 @@ class Reference:
 
     def eligible(self, e: int, t: int) -> list[bool]:
         ok = self.access(e, t)
+        own = self.in_house is not None and t >= self.in_house
         return [bool(self.cat.available[t, m]) and (ok or not self.cat.model_overseas[m])
+                and (not own or int(self.cat.model_provider[m]) == self.preferred[e])
                 for m in range(self.cat.n_models)]
 
     # ---- a plan: list of (segment, model, calls per task)
@@ -191,6 +242,7 @@ class Reference:
             out.setdefault(key, []).append(value)
 
         for t in range(len(cat.months)):
+            self.set_prices(t)
             menus = [[self.menu(t, i, k) for k in range(n_seg)] for i in range(len(wl.industry_ids))]
             flags = [flagship_of(cat, t, p) for p in range(cat.n_providers)]
 
@@ -223,7 +275,7 @@ class Reference:
                     switches += chosen != self.preferred[e]
                     self.preferred[e] = chosen
 
-            revenue, tokens, calls_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
+            revenue, tokens, calls_m, serving_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
             tot: dict[str, float] = {}
 
             def add(key, value, tot=tot):
@@ -293,6 +345,7 @@ class Reference:
                     row_tasks = served * w
                     calls_m[m] += row_tasks * wt
                     revenue[m] += row_tasks * wt * menus[i][k][0][m]
+                    serving_m[m] += row_tasks * wt * self.serving_cost(t, i, k, m)
                     tokens[m] += row_tasks * wt * menus[i][k][2][m]
                     row_success[k] += wt * menus[i][k][1][m]
                     row_served[k] = True
@@ -310,12 +363,21 @@ class Reference:
                 self.reference_cpt = flag_cpts
             self.newly = [False] * n
 
+            shares = []
             for p in range(cat.n_providers):
                 rev = sum(revenue[m] for m in range(n_mod) if cat.model_provider[m] == p)
-                serving = sum(revenue[m] * float(cat.serving_cost_fraction[m]) for m in range(n_mod)
-                              if cat.model_provider[m] == p)
-                fixed = cfg.market.providers[cat.provider_ids[p]].fixed_cost_usd_per_month
-                self.cash[p] += rev - serving - fixed
+                serving = sum(serving_m[m] for m in range(n_mod) if cat.model_provider[m] == p)
+                other = float(self.books.other_revenue[t, p])
+                other_cost = other * (1 - float(self.books.other_gross_margin[t, p]))
+                self.cash[p] += rev + other - serving - other_cost - float(self.books.fixed_cost[t, p])
+                row = []
+                for x in range(3):
+                    mine = sum(tokens[m] for m in range(n_mod)
+                               if cat.model_provider[m] == p and cat.model_tier[m] == x)
+                    total = sum(tokens[m] for m in range(n_mod) if cat.model_tier[m] == x)
+                    row.append(mine / total if total > 0 else 0.0)
+                shares.append(row)
+            self.share_history.append(shares)
             for key, value in (("model_revenue", revenue), ("model_tokens", tokens), ("model_tasks", calls_m),
                                ("provider_cash", list(self.cash))):
                 put(key, value)
@@ -355,8 +417,10 @@ class Reference:
                 policy = self.traits.policy_names[int(self.traits.policy[e])]
                 flag = flags[self.preferred[e]]
                 cpt, calls_pt = self.price(e, self.plan(e, t, policy, menus, flag), menus)
-                net = tasks_all[e] * (self.flag_cpt(e, flag, menus) - cpt - self.fee(cpt, calls_pt))
-                if not net * a.payback_months > cfg.router.integration_cost_usd:
+                flag_spend = tasks_all[e] * self.flag_cpt(e, flag, menus)
+                gain = (a.payback_months * (flag_spend - tasks_all[e] * (cpt + self.fee(cpt, calls_pt)))
+                        - cfg.router.integration_cost_usd)
+                if not gain > 1e-9 * a.payback_months * flag_spend:
                     continue
             new[e] = True
             self.newly[e] = True

@@ -29,7 +29,7 @@ def test_run_writes_tables_metadata_and_plots(tmp_path):
     for name in TABLES:
         frame = pd.read_parquet(out / f"{name}.parquet")
         assert "month" in frame.columns and len(frame) > 0
-    for plot in ("revenue_by_provider", "revenue_vs_token_share", "enterprise_savings"):
+    for plot in ("revenue_by_provider", "revenue_vs_token_share", "enterprise_savings", "cumulative_cash"):
         assert (out / f"{plot}.png").stat().st_size > 10_000
     meta = json.loads((out / "run.json").read_text())
     assert meta["seed"] == 0 and meta["config"]["end"] == "2025-06"

@@ -115,7 +115,7 @@ def test_mesa_agents_read_model_rows(tiny_cfg):
     assert ents.agg("tasks", np.sum) == pytest.approx(model.tasks.sum())
     providers = {a.name: a for a in model.providers}
     assert set(providers) == {"labone", "labtwo"}
-    assert sum(a.revenue_usd for a in providers.values()) == pytest.approx(model.spend.sum())
+    assert sum(a.api_revenue_usd for a in providers.values()) == pytest.approx(model.spend.sum())
 
 
 def test_default_market_routing_lowers_frontier_revenue_and_saves(small_default_cfg):

@@ -35,6 +35,13 @@ CASES = {
     "tiny-budgets-no_routing": [*TINY, *BUDGETS, "scenario=no_routing"],
     "tiny-access": [*TINY, "access.overseas_risk_premium=0.5", "access.overseas_quality_discount=0.05",
                     "access.ban_start=2024-09", "access.ban_share=0.5"],
+    "tiny-price-war": [*TINY, "scenario=price_war", "pricing.start=2024-06", "pricing.cooldown_months=3",
+                       "pricing.share_drop=0.0"],
+    "tiny-bundle-surge": [*TINY, "scenario=frontier_bundle", "scenario.in_house_routing_start=2024-09",
+                          "+scenario.shocks=[{month: '2024-10', target: 'tier:overseas',"
+                          " price_multiplier: 0.5, capability_shift: 0.05}]"],
+    "default-price-war": ["population.n_enterprises=40", "start=2025-06", "end=2026-12",
+                          "scenario=price_war", "adoption.initial_share=0.5"],
     "default-cost_optimal": ["population.n_enterprises=60", "start=2024-06", "end=2026-06",
                              "adoption.initial_share=0.4", "adoption.innovation_p=0.05"],
     "default-switching-budgets": ["population.n_enterprises=60", "start=2025-01", "end=2026-12",
@@ -89,6 +96,13 @@ def tables_of(name):
 def test_reference_cases_exercise_their_behaviour(name, column):
     """The comparisons above are not vacuous: each behaviour actually happens in its case."""
     assert tables_of(name)["enterprises"][column].sum() > 0
+
+
+def test_reference_cases_exercise_pricing():
+    models = tables_of("tiny-price-war")["models"]
+    assert models.groupby("month")["price_in_usd_per_mtok"].min().diff().lt(0).sum() >= 2  # repeated cuts
+    bundle = tables_of("tiny-bundle-surge")["providers"].set_index("month")
+    assert bundle.query("provider == 'labtwo'").loc["2024-09-01":, "tokens"].sum() == 0
 
 
 def test_reference_cases_exercise_policies():

@@ -66,30 +66,44 @@ class EnterpriseAgent(mesa.Agent):
 
 
 class ProviderAgent(mesa.Agent):
-    """A lab selling models: accumulates revenue, tokens, costs and cash month by month."""
+    """A lab selling models: sets its prices and keeps its books month by month.
 
-    def __init__(self, model: MarketModel, index: int, name: str, origin: str,
-                 fixed_cost_usd_per_month: float) -> None:
+    Cash is the company's (or, for ``scope == "api_segment"``, the API business's): initial
+    cash plus, each month, API revenue + other revenue - serving cost - the cost of other
+    revenue - fixed cost.
+    """
+
+    def __init__(self, model: MarketModel, index: int, name: str, origin: str, scope: str,
+                 initial_cash_usd: float, pricing: object) -> None:
         super().__init__(model)
         self.index = index
         self.name = name
         self.origin = origin
-        self.fixed_cost_usd_per_month = fixed_cost_usd_per_month
-        self.revenue_usd = 0.0
+        self.scope = scope
+        self.pricing = pricing
+        self.api_revenue_usd = 0.0
         self.serving_cost_usd = 0.0
+        self.other_revenue_usd = 0.0
+        self.other_cost_usd = 0.0
+        self.fixed_cost_usd = 0.0
         self.tokens = 0.0
         self.tasks = 0.0
         self.operating_income_usd = 0.0
-        self.cumulative_cash_usd = 0.0
+        self.cumulative_cash_usd = initial_cash_usd
         self.first_profitable_month: int | None = None
 
-    def account(self, revenue_usd: float, serving_cost_usd: float, tokens: float, tasks: float) -> None:
-        """Book one month: revenue less serving and fixed cost goes to cumulative cash."""
-        self.revenue_usd = revenue_usd
+    def account(self, api_revenue_usd: float, serving_cost_usd: float, other_revenue_usd: float,
+                other_cost_usd: float, fixed_cost_usd: float, tokens: float, tasks: float) -> None:
+        """Book one month; the first month of positive operating income is the break-even."""
+        self.api_revenue_usd = api_revenue_usd
         self.serving_cost_usd = serving_cost_usd
+        self.other_revenue_usd = other_revenue_usd
+        self.other_cost_usd = other_cost_usd
+        self.fixed_cost_usd = fixed_cost_usd
         self.tokens = tokens
         self.tasks = tasks
-        self.operating_income_usd = revenue_usd - serving_cost_usd - self.fixed_cost_usd_per_month
+        self.operating_income_usd = (api_revenue_usd + other_revenue_usd - serving_cost_usd - other_cost_usd
+                                     - fixed_cost_usd)
         self.cumulative_cash_usd += self.operating_income_usd
         if self.first_profitable_month is None and self.operating_income_usd > 0:
             self.first_profitable_month = self.model.t

@@ -3,8 +3,8 @@
 A model is on offer from its release month to its retire month. Its list prices follow the
 dated price changes of the catalogue; after ``trends.start`` every model of a tier drifts by
 that tier's yearly price multiplier and capability gain (a stand-in for the successors
-that the catalogue does not yet know). Serving cost per token is a provider's fraction of
-the current list price.
+that the catalogue does not yet know). A scenario adds models and dated shocks (price
+multipliers, capability shifts) to tiers, providers or models.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class Catalog:
     price_in: np.ndarray  # (T, M) USD per 1M input tokens
     price_out: np.ndarray  # (T, M) USD per 1M output tokens
     capability: np.ndarray  # (T, M) on the common 0-1 scale
-    serving_cost_fraction: np.ndarray  # (M,) share of list price that serving costs
+    launch_price_in: np.ndarray  # (M,) list price at release, the basis of serving cost
+    launch_price_out: np.ndarray  # (M,)
 
     @property
     def n_models(self) -> int:
@@ -69,7 +70,8 @@ def build_catalog(cfg: Config) -> Catalog:
     first, last = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
     months = np.arange(first, last + 1)
     provider_ids = tuple(market.providers)
-    model_ids = tuple(market.models)
+    all_models = {**market.models, **cfg.scenario.new_models}
+    model_ids = tuple(all_models)
     n_t, n_m = len(months), len(model_ids)
 
     available = np.zeros((n_t, n_m), dtype=bool)
@@ -80,7 +82,7 @@ def build_catalog(cfg: Config) -> Catalog:
     years_into_trend = np.maximum(months - trend_start + 1, 0) / 12.0
 
     for j, mid in enumerate(model_ids):
-        spec = market.models[mid]
+        spec = all_models[mid]
         release = parse_month(spec.release, f"market.models.{mid}.release")
         retire = parse_month(spec.retire, "retire") if spec.retire is not None else months[-1]
         available[:, j] = (months >= release) & (months <= retire)
@@ -97,10 +99,18 @@ def build_catalog(cfg: Config) -> Catalog:
         capability[:, j] = np.clip(spec.capability + trend.capability_gain_per_year * years_into_trend,
                                    0.0, 1.0)
 
-    specs = [market.models[mid] for mid in model_ids]
+    specs = [all_models[mid] for mid in model_ids]
     model_provider = np.array([provider_ids.index(s.provider) for s in specs], dtype=np.int64)
     model_tier = np.array([TIERS.index(s.tier) for s in specs], dtype=np.int64)
-    fractions = np.array([market.providers[s.provider].serving_cost_fraction for s in specs])
+    for shock in cfg.scenario.shocks:
+        kind, _, name = shock.target.partition(":")
+        hit = {"tier": model_tier == TIERS.index(name) if kind == "tier" else None,
+               "provider": model_provider == provider_ids.index(name) if kind == "provider" else None,
+               "model": np.array(model_ids) == name}[kind]
+        since = (months >= parse_month(shock.month, "shock month"))[:, None] & hit[None, :]
+        price_in = np.where(since, price_in * shock.price_multiplier, price_in)
+        price_out = np.where(since, price_out * shock.price_multiplier, price_out)
+        capability = np.where(since, np.clip(capability + shock.capability_shift, 0.0, 1.0), capability)
     return Catalog(
         months=months,
         model_ids=model_ids,
@@ -115,5 +125,6 @@ def build_catalog(cfg: Config) -> Catalog:
         price_in=price_in,
         price_out=price_out,
         capability=capability,
-        serving_cost_fraction=fractions,
+        launch_price_in=np.array([s.price_in_usd_per_mtok for s in specs], dtype=float),
+        launch_price_out=np.array([s.price_out_usd_per_mtok for s in specs], dtype=float),
     )

@@ -51,6 +51,13 @@ def _check_range(key: str, value: float, low: float | None = None, high: float |
         raise ConfigError(f"{key} = {value!r} is out of range; allowed: {bracket}{lo}, {hi}].")
 
 
+def _check_series(key: str, series: DatedSeries, low: float | None, high: float | None) -> None:
+    for j, anchor in enumerate(series.anchors):
+        parse_month(anchor.month, f"{key}.anchors[{j}].month")
+        _check_range(f"{key}.anchors[{j}].value", anchor.value, low, high)
+    _check_range(f"{key}.growth_per_year", series.growth_per_year, 0.0, 100.0)
+
+
 def _check_choice(key: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
     if value not in allowed:
         raise ConfigError(f"{key} = {value!r} is not allowed; choose one of: {', '.join(allowed)}.")
@@ -87,12 +94,50 @@ class ModelSpec:
 
 
 @dataclass
+class Anchor:
+    """A dated value of a series."""
+
+    month: str = MISSING
+    value: float = MISSING
+
+
+@dataclass
+class DatedSeries:
+    """A monthly series from dated anchors.
+
+    Interpolated log-linearly between anchors (linearly if ``linear`` or where a value is 0),
+    held flat before the first anchor, and grown by ``growth_per_year`` after the last.
+    No anchors means 0 throughout.
+    """
+
+    anchors: list[Anchor] = field(default_factory=list)
+    growth_per_year: float = 1.0
+    linear: bool = False
+
+
+SCOPES: tuple[str, ...] = ("company", "api_segment")
+
+
+@dataclass
 class ProviderSpec:
-    """A lab selling models: origin and cost structure."""
+    """A lab selling models: origin, cost structure, revenue outside the API market, pricing.
+
+    ``scope`` says whether the books are the whole company (``company``) or only the model
+    API business of a larger group (``api_segment``, e.g. Google's Gemini API).
+    """
 
     origin: str = MISSING
+    scope: str = "company"
+    # serving cost per token = fraction x the model's launch list price, falling by
+    # serving_cost_change_per_year (a multiplier), never below the floor fraction
     serving_cost_fraction: float = MISSING
-    fixed_cost_usd_per_month: float = 0.0
+    serving_cost_change_per_year: float = 1.0
+    serving_cost_fraction_floor: float = 0.0
+    fixed_cost_usd_per_month: DatedSeries = field(default_factory=DatedSeries)
+    other_revenue_usd_per_month: DatedSeries = field(default_factory=DatedSeries)
+    other_gross_margin: DatedSeries = field(default_factory=lambda: DatedSeries(linear=True))
+    initial_cash_usd: float = 0.0
+    pricing: str = "scheduled"
 
 
 @dataclass
@@ -127,11 +172,23 @@ class MarketConfig:
             raise ConfigError("market.providers is empty; the market needs at least one provider.")
         if not self.models:
             raise ConfigError("market.models is empty; the market needs at least one model.")
+        from routesim.pricing import PRICING  # local import: pricing needs nothing from here
+
         for pid, prov in self.providers.items():
             key = f"market.providers.{pid}"
             _check_choice(f"{key}.origin", prov.origin, ORIGINS)
+            _check_choice(f"{key}.scope", prov.scope, SCOPES)
+            _check_choice(f"{key}.pricing", prov.pricing, tuple(PRICING))
             _check_range(f"{key}.serving_cost_fraction", prov.serving_cost_fraction, 0.0, 10.0)
-            _check_range(f"{key}.fixed_cost_usd_per_month", prov.fixed_cost_usd_per_month, 0.0)
+            _check_range(f"{key}.serving_cost_change_per_year", prov.serving_cost_change_per_year, 0.0, 10.0,
+                         low_open=True)
+            _check_range(f"{key}.serving_cost_fraction_floor", prov.serving_cost_fraction_floor, 0.0,
+                         prov.serving_cost_fraction)
+            _check_range(f"{key}.initial_cash_usd", prov.initial_cash_usd, None)
+            for name, low, high in (("fixed_cost_usd_per_month", 0.0, None),
+                                    ("other_revenue_usd_per_month", 0.0, None),
+                                    ("other_gross_margin", -10.0, 1.0)):
+                _check_series(f"{key}.{name}", getattr(prov, name), low, high)
         for mid, spec in self.models.items():
             key = f"market.models.{mid}"
             _check_choice(f"{key}.provider", spec.provider, sorted(self.providers))
@@ -412,12 +469,82 @@ class RouterConfig:
 
 
 @dataclass
+class PriceShock:
+    """From ``month`` on, multiply the list prices and shift the capability of the targets.
+
+    ``target`` is ``tier:<tier>``, ``provider:<provider>`` or ``model:<model>``.
+    """
+
+    month: str = MISSING
+    target: str = MISSING
+    price_multiplier: float = 1.0
+    capability_shift: float = 0.0
+
+
+@dataclass
 class ScenarioConfig:
-    """A named world; later scenarios add shocks and policy switches."""
+    """A named world: the switches and dated shocks that make it differ from the baseline.
+
+    Scenario presets in ``conf/scenario/`` may also set keys elsewhere (``access.*``,
+    ``budget.*``, ``pricing.*``): they are packaged at the top level.
+    """
 
     name: str = "status_quo"
     description: str = ""
     routing_allowed: bool = True
+    shocks: list[PriceShock] = field(default_factory=list)
+    new_models: dict[str, ModelSpec] = field(default_factory=dict)
+    # from this month, routers may only use their preferred vendor's models (built-in routers)
+    in_house_routing_start: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.in_house_routing_start is not None:
+            parse_month(self.in_house_routing_start, "scenario.in_house_routing_start")
+        for j, shock in enumerate(self.shocks):
+            key = f"scenario.shocks[{j}]"
+            parse_month(shock.month, f"{key}.month")
+            kind, _, name = shock.target.partition(":")
+            _check_choice(f"{key}.target kind", kind, ("tier", "provider", "model"))
+            if not name:
+                raise ConfigError(f"{key}.target = {shock.target!r}: write it as tier:<tier>, "
+                                  "provider:<provider> or model:<model>.")
+            _check_range(f"{key}.price_multiplier", shock.price_multiplier, 0.0, low_open=True)
+            _check_range(f"{key}.capability_shift", shock.capability_shift, -1.0, 1.0)
+
+
+@dataclass
+class PricingConfig:
+    """Parameters of the ``reactive`` pricing strategy (providers choose theirs by name).
+
+    A reactive provider cuts a tier's prices by ``cut_fraction`` when its token share in that
+    tier fell by ``share_drop`` or more over ``window_months``, or when a rival cut the same
+    tier last month; at most once per ``cooldown_months``, never below serving cost x
+    (1 + ``floor_markup``).
+    """
+
+    # if set, every provider uses this strategy instead of its own market.providers.*.pricing
+    strategy: str | None = None
+    # strategies act from this month on (None: from the start)
+    start: str | None = None
+    window_months: int = 3
+    share_drop: float = 0.05
+    cut_fraction: float = 0.5
+    follow_rivals: bool = True
+    cooldown_months: int = 12
+    floor_markup: float = 0.3
+
+    def __post_init__(self) -> None:
+        from routesim.pricing import PRICING
+
+        if self.strategy is not None:
+            _check_choice("pricing.strategy", self.strategy, tuple(PRICING))
+        if self.start is not None:
+            parse_month(self.start, "pricing.start")
+        _check_range("pricing.window_months", self.window_months, 1, 120)
+        _check_range("pricing.share_drop", self.share_drop, 0.0, 1.0)
+        _check_range("pricing.cut_fraction", self.cut_fraction, 0.0, 1.0)
+        _check_range("pricing.cooldown_months", self.cooldown_months, 1, 1200)
+        _check_range("pricing.floor_markup", self.floor_markup, 0.0, 100.0)
 
 
 # ------------------------------------------------------------------------------------ root
@@ -448,6 +575,7 @@ class Config:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
     switching: SwitchingConfig = field(default_factory=SwitchingConfig)
+    pricing: PricingConfig = field(default_factory=PricingConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
@@ -455,6 +583,16 @@ class Config:
         if parse_month(self.end, "end") < parse_month(self.start, "start"):
             raise ConfigError(f"end ({self.end}) is before start ({self.start}).")
         providers = sorted(self.market.providers)
+        for mid, spec in self.scenario.new_models.items():
+            if mid in self.market.models:
+                raise ConfigError(f"scenario.new_models.{mid}: the market already has a model of that name.")
+            _check_choice(f"scenario.new_models.{mid}.provider", spec.provider, providers)
+            _check_choice(f"scenario.new_models.{mid}.tier", spec.tier, TIERS)
+        targets = {"tier": TIERS, "provider": providers,
+                   "model": sorted([*self.market.models, *self.scenario.new_models])}
+        for j, shock in enumerate(self.scenario.shocks):
+            kind, _, name = shock.target.partition(":")
+            _check_choice(f"scenario.shocks[{j}].target ({kind})", name, targets[kind])
         for name in self.population.preferred_vendor_weights:
             _check_choice(f"population.preferred_vendor_weights.{name} (provider)", name, providers)
         for name, w in self.population.preferred_vendor_weights.items():

@@ -42,13 +42,14 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
 
     on_offer = cat.available | (revenue > 0)
     tt, mm = np.nonzero(on_offer)
+    factor = np.array(rec.price_factor)  # (T, M) pricing strategies' multipliers
     models = pd.DataFrame({
         "month": months[tt],
         "model": np.array(cat.model_ids)[mm],
         "provider": np.array(cat.provider_ids)[cat.model_provider[mm]],
         "tier": np.array(TIERS)[cat.model_tier[mm]],
-        "price_in_usd_per_mtok": cat.price_in[tt, mm],
-        "price_out_usd_per_mtok": cat.price_out[tt, mm],
+        "price_in_usd_per_mtok": cat.price_in[tt, mm] * factor[tt, mm],
+        "price_out_usd_per_mtok": cat.price_out[tt, mm] * factor[tt, mm],
         "capability": cat.capability[tt, mm],
         "tokens": tokens[tt, mm],
         "tasks": tasks[tt, mm],
@@ -58,23 +59,29 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     to_provider = np.zeros((n_m, n_p))
     to_provider[np.arange(n_m), cat.model_provider] = 1.0
     p_revenue, p_tokens, p_tasks = revenue @ to_provider, tokens @ to_provider, tasks @ to_provider
-    serving = np.array(rec.provider_serving_cost)
-    fixed = np.array(rec.provider_fixed_cost)
-    operating = p_revenue - serving - fixed
+    books = {k: np.array(v) for k, v in rec.provider.items()}  # (T, P) each
+    other, other_cost = books["other_revenue_usd"], books["other_cost_usd"]
+    serving, fixed = books["serving_cost_usd"], books["fixed_cost_usd"]
+    gross = p_revenue + other - serving - other_cost
     providers = pd.DataFrame({
         "month": np.repeat(months, n_p),
         "provider": np.tile(cat.provider_ids, n_t),
         "origin": np.tile(cat.provider_origin, n_t),
+        "scope": np.tile(model.books.scope, n_t),
         "revenue_usd": p_revenue.ravel(),
         "tokens": p_tokens.ravel(),
         "tasks": p_tasks.ravel(),
         "revenue_share": _shares(p_revenue).ravel(),
         "token_share": _shares(p_tokens).ravel(),
         "serving_cost_usd": serving.ravel(),
-        "gross_margin_usd": (p_revenue - serving).ravel(),
+        "api_gross_margin_usd": (p_revenue - serving).ravel(),
+        "other_revenue_usd": other.ravel(),
+        "other_cost_usd": other_cost.ravel(),
+        "total_revenue_usd": (p_revenue + other).ravel(),
+        "gross_margin_usd": gross.ravel(),
         "fixed_cost_usd": fixed.ravel(),
-        "operating_income_usd": operating.ravel(),
-        "cumulative_cash_usd": np.array(rec.provider_cash).ravel(),
+        "operating_income_usd": (gross - fixed).ravel(),
+        "cumulative_cash_usd": books["cumulative_cash_usd"].ravel(),
     })
 
     n_tiers = len(TIERS)
@@ -167,7 +174,8 @@ def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, obj
         if numeric.isna().to_numpy().any():
             bad.append(f"{name} has NaN")
         money = [c for c in numeric.columns if c.endswith("_usd") and c not in
-                 ("operating_income_usd", "cumulative_cash_usd", "savings_usd")]
+                 ("operating_income_usd", "cumulative_cash_usd", "savings_usd", "gross_margin_usd",
+                  "api_gross_margin_usd", "other_cost_usd")]
         negative = [c for c in money if (numeric[c] < 0).any()]
         if negative:
             bad.append(f"{name} has negative {', '.join(negative)}")
@@ -183,10 +191,14 @@ def raise_on_failures(invariants: dict[str, dict[str, object]]) -> None:
         raise InvariantError(f"The run broke {len(broken)} invariant(s):\n{lines}")
 
 
-def first_profitable_months(model: MarketModel) -> dict[str, str | None]:
-    """Each provider's first month of positive operating income ("YYYY-MM"), None if never."""
-    out: dict[str, str | None] = {}
+def break_even_months(model: MarketModel) -> dict[str, dict[str, str | None]]:
+    """Each provider's first month of positive operating income, and the scope of its books.
+
+    The month is "YYYY-MM" (None if never); the scope is ``company`` or ``api_segment``.
+    """
+    out: dict[str, dict[str, str | None]] = {}
     for agent in sorted(model.providers, key=lambda a: a.index):
         t = agent.first_profitable_month
-        out[agent.name] = None if t is None else format_month(int(model.catalog.months[t]))
+        out[agent.name] = {"month": None if t is None else format_month(int(model.catalog.months[t])),
+                           "scope": agent.scope}
     return out

@@ -46,8 +46,10 @@ from routesim.billing import (
     price_plan,
 )
 from routesim.catalog import build_catalog
-from routesim.config import Config, parse_month
+from routesim.config import TIERS, Config, parse_month
+from routesim.economics import build_books
 from routesim.population import draw_population, draw_traits
+from routesim.pricing import PRICING, PricingState
 from routesim.routing import (
     POLICIES,
     Plan,
@@ -83,9 +85,13 @@ class MonthlyRecord:
     model_revenue: list[np.ndarray] = dataclasses.field(default_factory=list)  # (M,) per month
     model_tokens: list[np.ndarray] = dataclasses.field(default_factory=list)
     model_tasks: list[np.ndarray] = dataclasses.field(default_factory=list)
-    provider_serving_cost: list[np.ndarray] = dataclasses.field(default_factory=list)  # (P,)
-    provider_fixed_cost: list[np.ndarray] = dataclasses.field(default_factory=list)
-    provider_cash: list[np.ndarray] = dataclasses.field(default_factory=list)
+    price_factor: list[np.ndarray] = dataclasses.field(default_factory=list)  # (M,)
+    # (P,) per month: serving_cost_usd, other_revenue_usd, other_cost_usd, fixed_cost_usd,
+    # cumulative_cash_usd
+    provider: dict[str, list[np.ndarray]] = dataclasses.field(
+        default_factory=lambda: {k: [] for k in ("serving_cost_usd", "other_revenue_usd", "other_cost_usd",
+                                                 "fixed_cost_usd", "cumulative_cash_usd")})
+    tier_token_share: list[np.ndarray] = dataclasses.field(default_factory=list)  # (P, tiers)
     enterprise: list[dict[str, float]] = dataclasses.field(default_factory=list)
     panel: list[dict[str, np.ndarray]] = dataclasses.field(default_factory=list)
 
@@ -97,8 +103,9 @@ class Month:
     t: int
     menu: MonthMenu
     flagships: np.ndarray  # (P,) each provider's everyday model, -1 if none
-    perceived_cost: np.ndarray  # (C, I, K, M)
-    perceived_success: np.ndarray  # (C, I, K, M)
+    perceived_cost: np.ndarray  # (2, I, K, M) by overseas access
+    perceived_success: np.ndarray  # (2, I, K, M)
+    price_factor: np.ndarray  # (M,) pricing strategies' multiplier on list prices
 
 
 class MarketModel(mesa.Model):
@@ -156,10 +163,19 @@ class MarketModel(mesa.Model):
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
             EnterpriseAgent.create_agents(self, n, row=list(range(n)))
+        self.books = build_books(cfg, self.catalog.months, self.catalog.provider_ids)
         for i, pid in enumerate(self.catalog.provider_ids):
             spec = cfg.market.providers[pid]
-            ProviderAgent(self, index=i, name=pid, origin=spec.origin,
-                          fixed_cost_usd_per_month=spec.fixed_cost_usd_per_month)
+            ProviderAgent(self, index=i, name=pid, origin=spec.origin, scope=spec.scope,
+                          initial_cash_usd=spec.initial_cash_usd,
+                          pricing=PRICING[cfg.pricing.strategy or spec.pricing](cfg.pricing))
+        self.price_multiplier = np.ones((self.catalog.n_providers, len(TIERS)))
+        self.last_cut = np.full((self.catalog.n_providers, len(TIERS)), -10**9)
+        self.pricing_month = (0 if cfg.pricing.start is None else
+                              parse_month(cfg.pricing.start, "pricing.start") - self.catalog.months[0])
+        self.in_house_month = (None if cfg.scenario.in_house_routing_start is None else
+                               parse_month(cfg.scenario.in_house_routing_start, "in_house")
+                               - self.catalog.months[0])
         self.enterprises = self.agents_by_type[EnterpriseAgent]
         self.providers = self.agents_by_type[ProviderAgent]
         self.record = MonthlyRecord()
@@ -167,7 +183,7 @@ class MarketModel(mesa.Model):
     # ------------------------------------------------------------------------------ running
 
     def step(self) -> None:
-        """Advance one month through the phases."""
+        """Advance one month through the phases (prices are set in ``_prepare_month``)."""
         month = self._prepare_month()
         switches = self._reevaluate_vendors(month)
         req = self.route_request(month)
@@ -195,26 +211,59 @@ class MarketModel(mesa.Model):
             access = np.where(self.banned, 0, access)
         return access
 
+    def _set_prices(self) -> None:
+        """Each provider's pricing strategy sets its tier price multipliers for the month."""
+        t, cat = self.t, self.catalog
+        n_tiers = len(TIERS)
+        serving = self.books.serving_fraction[t][cat.model_provider]  # (M,)
+        list_price = cat.price_in[t] + cat.price_out[t]
+        launch = cat.launch_price_in + cat.launch_price_out
+        need = (1.0 + self.cfg.pricing.floor_markup) * serving * launch / list_price  # (M,)
+        floor = np.zeros((cat.n_providers, n_tiers))
+        sells = np.zeros((cat.n_providers, n_tiers), dtype=bool)
+        on = cat.available[t]
+        np.maximum.at(floor, (cat.model_provider[on], cat.model_tier[on]), need[on])
+        sells[cat.model_provider[on], cat.model_tier[on]] = True
+        history = (np.array(self.record.tier_token_share) if self.record.tier_token_share
+                   else np.zeros((0, cat.n_providers, n_tiers)))
+        state = PricingState(t=t, multiplier=self.price_multiplier, floor=floor, token_share=history,
+                             cut_last_month=self.last_cut == t - 1, last_cut=self.last_cut, sells=sells)
+        if t >= self.pricing_month:
+            for agent in self.providers:
+                agent.pricing.update(agent.index, state)
+
     def _prepare_month(self) -> Month:
         t, cat, cfg = self.t, self.catalog, self.cfg
-        menu = month_menu(self.workload, cat, t)
+        self._set_prices()
+        factor = self.price_multiplier[cat.model_provider, cat.model_tier].copy()
+        menu = month_menu(self.workload, cat, t, factor, self.books.serving_fraction[t][cat.model_provider])
         seen_cost, seen_success = perceive(
             menu.cost_per_task, menu.success, cat.capability[t], self.workload.difficulty,
             cat.model_overseas, cfg.workload.success_slope, cfg.access.overseas_risk_premium,
             cfg.access.overseas_quality_discount)
         return Month(t=t, menu=menu, flagships=cat.flagships(t), perceived_cost=seen_cost,
-                     perceived_success=seen_success)
+                     perceived_success=seen_success, price_factor=factor)
 
     def route_request(self, month: Month) -> RouteRequest:
         """The month's routing problem for all enterprises, with their current vendors."""
-        menu, pop = month.menu, self.population
+        menu, pop, cat = month.menu, self.population, self.catalog
         preferred = self.preferred.copy()
+        eligible = eligibility(menu.available, cat.model_overseas)
+        seen_cost, seen_success = month.perceived_cost, month.perceived_success
+        choice_class = self.overseas_access(month.t)
+        if self.in_house_month is not None and month.t >= self.in_house_month:
+            # built-in routers: class = access + 2 x vendor, eligible = that vendor's models
+            n_prov = cat.n_providers
+            mine = cat.model_provider[None, :] == np.arange(n_prov)[:, None]  # (P, M)
+            eligible = (eligible[None, :, :] & mine[:, None, :]).reshape(2 * n_prov, -1)
+            seen_cost = np.tile(seen_cost, (n_prov, 1, 1, 1))
+            seen_success = np.tile(seen_success, (n_prov, 1, 1, 1))
+            choice_class = choice_class + 2 * preferred
         return RouteRequest(
-            cost=menu.cost_per_task, success=menu.success, perceived_cost=month.perceived_cost,
-            perceived_success=month.perceived_success,
-            eligible=eligibility(menu.available, self.catalog.model_overseas),
-            difficulty=self.workload.difficulty, model_provider=self.catalog.model_provider,
-            industry=pop.industry, access=self.overseas_access(month.t), requirement=pop.requirement,
+            cost=menu.cost_per_task, success=menu.success, perceived_cost=seen_cost,
+            perceived_success=seen_success, eligible=eligible,
+            difficulty=self.workload.difficulty, model_provider=cat.model_provider,
+            industry=pop.industry, access=choice_class, requirement=pop.requirement,
             flagship=month.flagships[preferred], preferred=preferred,
             learned_requirement=self.learned_requirement,
             params=self.router_params)
@@ -354,6 +403,7 @@ class MarketModel(mesa.Model):
             "model_tasks": cells.sum(axis=(0, 1)),
             "model_revenue": (cells * menu.cost_per_task).sum(axis=(0, 1)),
             "model_tokens": (cells * menu.tokens_per_task).sum(axis=(0, 1)),
+            "model_serving_cost": (cells * menu.serving_cost_per_task).sum(axis=(0, 1)),
             "tasks_served": row_tasks[rows.served].sum(),
             "tasks_unmet": (self.tasks - served_tasks).sum() + row_tasks[~rows.served].sum(),
             "tasks_throttled": (self.tasks - served_tasks).sum(),
@@ -367,6 +417,7 @@ class MarketModel(mesa.Model):
             "runaway_events": int(caps.runaway.sum()),
             "max_bill_to_budget": float(np.max(bill / budget)) if cfg.budget.enabled else 0.0,
             "downgraded": int(downgraded.sum()),
+            "price_factor": month.price_factor,
         }
 
     def _downgrade(self, groups: list[Group], req: RouteRequest, who: np.ndarray,
@@ -382,25 +433,36 @@ class MarketModel(mesa.Model):
         return [*groups, down]
 
     def _account_providers(self, billing: dict) -> None:
-        cat = self.catalog
+        cat, books, t = self.catalog, self.books, self.t
         revenue = np.bincount(cat.model_provider, billing["model_revenue"], cat.n_providers)
-        serving = np.bincount(cat.model_provider, billing["model_revenue"] * cat.serving_cost_fraction,
-                              cat.n_providers)
+        serving = np.bincount(cat.model_provider, billing["model_serving_cost"], cat.n_providers)
         tokens = np.bincount(cat.model_provider, billing["model_tokens"], cat.n_providers)
         tasks = np.bincount(cat.model_provider, billing["model_tasks"], cat.n_providers)
+        other = books.other_revenue[t]
+        other_cost = other * (1.0 - books.other_gross_margin[t])
         for agent in self.providers:
             i = agent.index
-            agent.account(float(revenue[i]), float(serving[i]), float(tokens[i]), float(tasks[i]))
+            agent.account(api_revenue_usd=float(revenue[i]), serving_cost_usd=float(serving[i]),
+                          other_revenue_usd=float(other[i]), other_cost_usd=float(other_cost[i]),
+                          fixed_cost_usd=float(books.fixed_cost[t, i]), tokens=float(tokens[i]),
+                          tasks=float(tasks[i]))
 
     def _record(self, billing: dict) -> None:
         rec = self.record
         rec.model_revenue.append(billing["model_revenue"])
         rec.model_tokens.append(billing["model_tokens"])
         rec.model_tasks.append(billing["model_tasks"])
+        rec.price_factor.append(billing["price_factor"])
         by_index = sorted(self.providers, key=lambda a: a.index)
-        rec.provider_serving_cost.append(np.array([a.serving_cost_usd for a in by_index]))
-        rec.provider_fixed_cost.append(np.array([a.fixed_cost_usd_per_month for a in by_index]))
-        rec.provider_cash.append(np.array([a.cumulative_cash_usd for a in by_index]))
+        for name in ("serving_cost_usd", "other_revenue_usd", "other_cost_usd", "fixed_cost_usd",
+                     "cumulative_cash_usd"):
+            rec.provider[name].append(np.array([getattr(a, name) for a in by_index]))
+        cat = self.catalog
+        by_cell = np.zeros((cat.n_providers, len(TIERS)))
+        np.add.at(by_cell, (cat.model_provider, cat.model_tier), billing["model_tokens"])
+        tier_total = by_cell.sum(axis=0, keepdims=True)
+        rec.tier_token_share.append(np.divide(by_cell, tier_total, out=np.zeros_like(by_cell),
+                                              where=tier_total > 0))
         rec.enterprise.append({
             "spend_usd": float(self.spend.sum()),
             "router_fees_usd": float(billing["router_fees"]),
@@ -446,6 +508,9 @@ class MarketModel(mesa.Model):
             routed_cpt[members] = cost @ weight
             calls_pt[members] = plan.calls_per_task @ weight
         fee = self._fee_per_task(routed_cpt, calls_pt, candidates)
-        net_per_month = self.tasks * (self.flagship_cost_per_task(req) - routed_cpt - fee)
-        payback = net_per_month * self.cfg.adoption.payback_months
-        return ~candidates | (payback > self.cfg.router.integration_cost_usd)
+        flag_spend = self.tasks * self.flagship_cost_per_task(req)
+        payback_months = self.cfg.adoption.payback_months
+        routed_spend = self.tasks * (routed_cpt + fee)
+        gain = payback_months * (flag_spend - routed_spend) - self.cfg.router.integration_cost_usd
+        # strictly worth it: a gain lost in rounding (a plan identical to the flagship) is not
+        return ~candidates | (gain > 1e-9 * payback_months * flag_spend)

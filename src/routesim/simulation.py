@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from routesim import __version__
 from routesim.config import Config, to_config
-from routesim.metrics import build_tables, check_invariants, first_profitable_months, raise_on_failures
+from routesim.metrics import break_even_months, build_tables, check_invariants, raise_on_failures
 from routesim.model import MarketModel
 from routesim.results import Results
 
@@ -29,8 +29,8 @@ def simulate(cfg: Config | DictConfig | dict[str, Any], check: bool = True) -> R
         check: raise :class:`routesim.metrics.InvariantError` if an invariant is broken.
 
     Returns:
-        The five tables and metadata (seed, version, timings, invariant results,
-        each provider's first profitable month).
+        The five tables and metadata (seed, version, timings, invariant results, each
+        provider's break-even month).
     """
     config = to_config(cfg)
     started = time.perf_counter()
@@ -51,7 +51,7 @@ def simulate(cfg: Config | DictConfig | dict[str, Any], check: bool = True) -> R
         "router_policy": config.router.policy,
         "config": dataclasses.asdict(config),
         "invariants": invariants,
-        "first_profitable_month": first_profitable_months(model),
+        "break_even": break_even_months(model),
         "timings_s": {"simulate": ran - started, "tables_and_checks": finished - ran},
     }
     panel = tables.pop("enterprise_panel", None)

@@ -59,22 +59,35 @@ def build_workload(cfg: Config) -> Workload:
 class MonthMenu:
     """What every model offers on every (industry, segment) in one month; shapes (I, K, M)."""
 
-    cost_per_task: np.ndarray  # USD
+    cost_per_task: np.ndarray  # USD, at the month's prices
     tokens_per_task: np.ndarray
     success: np.ndarray  # probability in (0, 1)
+    serving_cost_per_task: np.ndarray  # USD the provider spends to serve one task
     available: np.ndarray  # (M,) bool
 
 
-def month_menu(workload: Workload, catalog: Catalog, t: int) -> MonthMenu:
-    """Cost, tokens and success probability of each model on each segment in month ``t``."""
+def month_menu(workload: Workload, catalog: Catalog, t: int, price_factor: np.ndarray | None = None,
+               serving_fraction: np.ndarray | None = None) -> MonthMenu:
+    """Cost, tokens, success probability and serving cost of each model on each segment.
+
+    ``price_factor`` (M,) multiplies the catalogue's list prices (a provider's pricing
+    strategy); ``serving_fraction`` (M,) is each model's serving cost per token as a share
+    of its launch list price (0 if not given).
+    """
     tin = workload.tokens_in[:, :, None]
     tout = workload.tokens_out[:, :, None] * catalog.output_tokens_multiplier[None, None, :]
-    cost = (tin * catalog.price_in[t] + tout * catalog.price_out[t]) / 1e6
+    price_in, price_out = catalog.price_in[t], catalog.price_out[t]
+    if price_factor is not None:
+        price_in, price_out = price_in * price_factor, price_out * price_factor
+    cost = (tin * price_in + tout * price_out) / 1e6
+    fraction = np.zeros(catalog.n_models) if serving_fraction is None else serving_fraction
+    serving_in, serving_out = fraction * catalog.launch_price_in, fraction * catalog.launch_price_out
+    serving = (tin * serving_in + tout * serving_out) / 1e6
     success = special.expit(
         workload.success_slope * (catalog.capability[t][None, None, :] - workload.difficulty[:, :, None])
     )
     return MonthMenu(cost_per_task=cost, tokens_per_task=tin + tout, success=success,
-                     available=catalog.available[t])
+                     serving_cost_per_task=serving, available=catalog.available[t])
 
 
 def demand_multiplier(growth_per_month: float, t: int, cost_per_task: np.ndarray,

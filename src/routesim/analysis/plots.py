@@ -76,8 +76,38 @@ def enterprise_savings(enterprises: pd.DataFrame) -> Figure:
     return fig
 
 
+def cumulative_cash(providers: pd.DataFrame, break_even: dict | None = None) -> Figure:
+    """Cumulative cash of each provider over time (USD billions), break-even months marked.
+
+    ``break_even`` is run.json's ``break_even`` mapping; a provider whose books are an API
+    segment of a larger group is drawn dashed.
+    """
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax = fig.subplots()
+    for name, frame in providers.groupby("provider", sort=False):
+        segment = frame["scope"].iloc[0] == "api_segment" if "scope" in frame else False
+        label = f"{name} (API segment)" if segment else str(name)
+        line, = ax.plot(frame["month"], frame["cumulative_cash_usd"] / 1e9, linewidth=1.8,
+                        linestyle="--" if segment else "-", label=label)
+        month = (break_even or {}).get(name, {}).get("month")
+        if month:
+            when = pd.Timestamp(f"{month}-01")
+            cash = frame.set_index("month").loc[when, "cumulative_cash_usd"] / 1e9
+            ax.plot([when], [cash], marker="o", color=line.get_color())
+            ax.annotate(f"break-even {month}", (when, cash), textcoords="offset points", xytext=(4, 6),
+                        fontsize="x-small", color=line.get_color())
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("cumulative cash (USD billions)")
+    ax.set_xlabel("month")
+    ax.set_title("Cumulative cash by provider (dot: first month of positive operating income)")
+    ax.legend(ncols=2, fontsize="small")
+    _month_axis(ax)
+    return fig
+
+
 RUN_PLOTS = {
     "revenue_by_provider": lambda r: revenue_by_provider(r.providers),
     "revenue_vs_token_share": lambda r: revenue_vs_token_share(r.tiers),
     "enterprise_savings": lambda r: enterprise_savings(r.enterprises),
+    "cumulative_cash": lambda r: cumulative_cash(r.providers, r.metadata.get("break_even")),
 }

@@ -1,0 +1,102 @@
+"""Every scenario preset changes what it claims to change (same seed, same enterprises)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from routesim import compose, simulate
+from routesim.compose import CONF_DIR
+
+SMALL = ["population.n_enterprises=400", "end=2027-12", "adoption.initial_share=0.5",
+         "access.overseas_risk_premium=0"]
+SCENARIOS = sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml"))
+
+
+def run(scenario, *extra):
+    return simulate(compose([*SMALL, f"scenario={scenario}", *extra]))
+
+
+def tier(res, name, column):
+    return res.tiers.query("tier == @name").set_index("month")[column]
+
+
+@pytest.fixture(scope="module")
+def base():
+    return run("status_quo")
+
+
+def test_library_is_complete():
+    assert set(SCENARIOS) >= {"status_quo", "no_routing", "price_war", "overseas_surge", "export_controls",
+                              "budget_caps", "frontier_bundle"}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_scenario_conserves_money(scenario):
+    res = run(scenario)
+    assert res.metadata["scenario"] == scenario
+    assert all(v["ok"] for v in res.metadata["invariants"].values())
+    revenue = res.providers.groupby("month")["revenue_usd"].sum().to_numpy()
+    np.testing.assert_allclose(revenue, res.enterprises["spend_usd"].to_numpy(), rtol=1e-9)
+
+
+def test_no_routing_has_no_savings_and_no_routers():
+    res = run("no_routing")
+    assert (res.enterprises["savings_usd"] == 0).all() and (res.enterprises["adopters"] == 0).all()
+
+
+def test_export_controls_take_overseas_traffic_to_zero_after_the_ban(base):
+    ctrl = run("export_controls")
+    after = ctrl.tiers["month"] >= "2026-01-01"
+    assert (tier(ctrl, "overseas", "tokens").loc["2026-01-01":] == 0).all()
+    assert tier(base, "overseas", "tokens").loc["2026-01-01":].sum() > 0
+    np.testing.assert_allclose(tier(ctrl, "overseas", "tokens").loc[:"2025-12-01"],
+                               tier(base, "overseas", "tokens").loc[:"2025-12-01"])
+    assert after.any()
+
+
+def test_price_war_cuts_frontier_prices_and_raises_frontier_token_share(base):
+    war = run("price_war")
+    price = lambda r: r.models.query("tier == 'frontier'").groupby("month")["price_in_usd_per_mtok"].mean()  # noqa: E731
+    assert (price(war).loc["2026-01-01":] < price(base).loc["2026-01-01":]).all()
+    np.testing.assert_allclose(price(war).loc[:"2025-12-01"], price(base).loc[:"2025-12-01"])
+    assert (tier(war, "frontier", "token_share").loc["2026-01-01":].mean()
+            > tier(base, "frontier", "token_share").loc["2026-01-01":].mean())
+
+
+def test_overseas_surge_raises_overseas_share(base):
+    surge = run("overseas_surge")
+    assert (tier(surge, "overseas", "token_share").loc["2026-01-01":].mean()
+            > tier(base, "overseas", "token_share").loc["2026-01-01":].mean())
+
+
+def test_budget_caps_stop_overspending_and_runaways(base):
+    caps = run("budget_caps", "demand.spike_probability=0.05")
+    loose = run("status_quo", "demand.spike_probability=0.05")
+    assert (caps.enterprises["overspend_usd"] == 0).all() and (caps.enterprises["runaway_events"] == 0).all()
+    assert loose.enterprises["runaway_events"].sum() > 0
+    assert caps.enterprises["spend_usd"].sum() < loose.enterprises["spend_usd"].sum()
+
+
+def test_frontier_bundle_keeps_routed_traffic_with_the_preferred_vendor(base):
+    bundle = run("frontier_bundle")
+    after = lambda r: r.providers.set_index("month").loc["2025-06-01":]  # noqa: E731
+    others = ["deepseek", "alibaba", "moonshot", "mistral"]
+    assert after(bundle).loc[lambda d: d["provider"].isin(others), "tokens"].sum() == 0
+    assert after(base).loc[lambda d: d["provider"].isin(others), "tokens"].sum() > 0
+    assert (bundle.enterprises["router_fees_usd"].loc[bundle.enterprises["month"] >= "2025-06-01"] == 0).all()
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_scenario_runs_from_the_cli(scenario, tmp_path):
+    cli = str(Path(sys.executable).parent / "routesim")
+    proc = subprocess.run([cli, f"scenario={scenario}", "population.n_enterprises=200", "end=2026-06",
+                           "output.plots=false", f"hydra.run.dir={tmp_path}"], capture_output=True, text=True,
+                          env={**os.environ}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "run.json").exists()
