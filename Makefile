@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: help run test test-slow lint bench clean
+.PHONY: help run test test-slow lint bench calibrate clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,9 @@ test-slow: $(VENV)/.dev  ## the slow and statistical tests only
 
 lint: $(VENV)/.dev  ## ruff
 	$(BIN)/ruff check src tests benchmarks
+
+calibrate: $(VENV)/.dev  ## fit the baseline to conf/calibration/targets.yaml; rewrites conf/fitted/default.yaml
+	$(BIN)/routesim-calibrate $(ARGS)
 
 bench: $(VENV)/.dev  ## speed and memory benchmark (writes benchmarks/out/*.csv)
 	$(BIN)/python benchmarks/bench_engine.py $(ARGS)

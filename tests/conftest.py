@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 
 from routesim import compose  # noqa: E402
 
-TINY = ["market=tiny", "population=tiny"]
+TINY = ["market=tiny", "population=tiny", "fitted=none"]
 # every optional behaviour off, so a test can switch on just the one it is about
 PLAIN = ["budget.enabled=false", "switching.enabled=false", "demand.price_elasticity=0",
          "demand.spike_probability=0", "adoption.require_net_savings=false", "adoption.cap_hit_push=0",

@@ -11,7 +11,7 @@ from pathlib import Path
 from routesim import compose, simulate
 
 GOLDEN_DIR = Path(__file__).parent / "data"
-GOLDEN_OVERRIDES = ["market=tiny", "population=tiny", "end=2025-12", "seed=11",
+GOLDEN_OVERRIDES = ["market=tiny", "population=tiny", "fitted=none", "end=2025-12", "seed=11",
                     "adoption.initial_share=0.2", "demand.price_elasticity=0.5"]
 GOLDEN_TABLES = ("market", "providers", "enterprises")
 

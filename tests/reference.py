@@ -54,7 +54,8 @@ class Reference:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.cat, self.wl = build_catalog(cfg), build_workload(cfg)
+        self.cat = build_catalog(cfg)
+        self.wl = build_workload(cfg, self.cat)
         streams = np.random.default_rng(cfg.seed).spawn(5)
         pop_rng, self.adopt_rng, traits_rng, self.demand_rng, self.switch_rng = streams
         self.pop = draw_population(cfg, self.cat.provider_ids, pop_rng)
@@ -75,6 +76,14 @@ class Reference:
         self.in_house = (None if cfg.scenario.in_house_routing_start is None
                          else parse_month(cfg.scenario.in_house_routing_start, "i") - int(self.cat.months[0]))
         self.bill_sum = [0.0] * n
+        d = cfg.demand
+        self.growth = [1.0]
+        for t in range(1, len(self.cat.months)):
+            rate = d.growth_per_month
+            if d.long_run_growth_per_month is not None:
+                rate = d.long_run_growth_per_month + (d.growth_per_month - d.long_run_growth_per_month) * 0.5 ** (
+                    (t - 1) / d.growth_half_life_months)
+            self.growth.append(self.growth[-1] * (1 + rate))
         self.plan_base: list[float] | None = None
         self.plan_month = 0.0
         self.ban_month = (None if cfg.access.ban_start is None
@@ -83,6 +92,7 @@ class Reference:
     # ---- one month's menu, as lists
     def menu(self, t: int, i: int, k: int):
         cat, wl, cfg = self.cat, self.wl, self.cfg
+        wl = wl.at(t)
         d = float(wl.difficulty[i, k])
         s = cfg.workload.success_slope
         cost, prob, toks, seen_cost, seen_prob = [], [], [], [], []
@@ -102,7 +112,7 @@ class Reference:
         return cost, prob, toks, seen_cost, seen_prob
 
     def serving_cost(self, t: int, i: int, k: int, m: int) -> float:
-        cat, wl = self.cat, self.wl
+        cat, wl = self.cat, self.wl.at(t)
         frac = float(self.books.serving_fraction[t, int(cat.model_provider[m])])
         tin = float(wl.tokens_in[i, k])
         tout = float(wl.tokens_out[i, k]) * float(cat.output_tokens_multiplier[m])
@@ -163,7 +173,7 @@ class Reference:
         calls = []
         for k in range(wl.n_segments):
             cost, prob, _, seen_cost, seen_prob = menus[i][k]
-            d = float(wl.difficulty[i, k])
+            d = float(wl.at(t).difficulty[i, k])
             if policy == "single" or (policy == "threshold" and d > cfg.router.threshold_difficulty):
                 if flag >= 0:
                     calls.append((k, flag, 1.0))
@@ -226,6 +236,12 @@ class Reference:
             ref = self.reference_cpt[e] if self.reference_cpt is not None else flag_cpt
             return float(self.pop.base_tasks[e]) * ref
         return self.plan_base[e]
+
+    def grown(self, t: float, since: float) -> float:
+        """Trend growth from month ``since`` (fractional) to ``t``, log-linear between months."""
+        log = [math.log(g) for g in self.growth]
+        months = list(range(len(log)))
+        return math.exp(float(np.interp(t, months, log)) - float(np.interp(since, months, log)))
 
     def fee(self, cpt: float, calls_pt: float) -> float:
         r = self.cfg.router
@@ -305,14 +321,14 @@ class Reference:
                              cfg.demand.spike_max_multiple)
                          if spike_hit[e] < cfg.demand.spike_probability else 1.0)
                 price_term = (cpt / ref) ** (-eps) if (eps != 0.0 and ref > 0) else 1.0
-                tasks = float(pop.base_tasks[e]) * spike * (1 + cfg.demand.growth_per_month) ** t * price_term
+                tasks = float(pop.base_tasks[e]) * spike * self.growth[t] * price_term
                 tasks_all.append(tasks)
                 fee = self.fee(cpt, calls_pt) if routes else 0.0
                 bill = tasks * (cpt + fee)
                 share, hit = 1.0, False
                 if cfg.budget.enabled:
                     budget = (float(self.traits.budget_headroom[e]) * self.planned(e, t, flag_cpt)
-                              * (1 + cfg.demand.growth_per_month) ** (t - self.plan_month))
+                              * self.grown(t, self.plan_month))
                     self.bill_sum[e] += bill
                     behaviour = int(self.traits.cap_behaviour[e])
                     hit = bill > budget

@@ -11,7 +11,7 @@ from routesim import compose, simulate
 from routesim.compose import compose_dict
 from routesim.config import to_config
 
-TINY = ["market=tiny", "population=tiny", "end=2025-12", *PLAIN]
+TINY = ["market=tiny", "population=tiny", "fitted=none", "end=2025-12", *PLAIN]
 ALL_ROUTE = [*TINY, "adoption.initial_share=1.0"]
 THROTTLE_ONLY = "budget.behaviour_shares={throttle: 1, overspend: 0, downgrade: 0}"
 OVERSPEND_ONLY = "budget.behaviour_shares={throttle: 0, overspend: 1, downgrade: 0}"

@@ -34,7 +34,7 @@ def test_price_change_applies_from_its_month():
 
 
 def test_release_and_retire_bound_availability():
-    cfg = compose(["market=tiny", "population=tiny", "start=2024-01", "end=2024-12",
+    cfg = compose(["market=tiny", "population=tiny", "fitted=none", "start=2024-01", "end=2024-12",
                    "market.models.small.release=2024-03", "market.models.small.retire=2024-08"])
     cat = build_catalog(cfg)
     on = cat.available[:, cat.model_ids.index("small")]
@@ -42,7 +42,7 @@ def test_release_and_retire_bound_availability():
 
 
 def test_tier_trend_compounds_after_its_start():
-    cfg = compose(["market=tiny", "population=tiny", "start=2024-01", "end=2026-12",
+    cfg = compose(["market=tiny", "population=tiny", "fitted=none", "start=2024-01", "end=2026-12",
                    "market.trends.start=2025-01", "market.trends.budget.price_change_per_year=0.5",
                    "market.trends.budget.capability_gain_per_year=0.1"])
     cat = build_catalog(cfg)

@@ -24,7 +24,7 @@ def run(*args, cwd=None):
 
 def test_run_writes_tables_metadata_and_plots(tmp_path):
     out = tmp_path / "run"
-    proc = run("market=tiny", "population=tiny", "end=2025-06", f"hydra.run.dir={out}")
+    proc = run("market=tiny", "population=tiny", "fitted=none", "end=2025-06", f"hydra.run.dir={out}")
     assert proc.returncode == 0, proc.stderr
     for name in TABLES:
         frame = pd.read_parquet(out / f"{name}.parquet")
@@ -43,20 +43,20 @@ def test_run_writes_tables_metadata_and_plots(tmp_path):
 
 def test_bad_value_exits_nonzero_before_writing_tables(tmp_path):
     out = tmp_path / "bad"
-    proc = run("market=tiny", "population=tiny", "adoption.imitation_q=-1", f"hydra.run.dir={out}")
+    proc = run("market=tiny", "population=tiny", "fitted=none", "adoption.imitation_q=-1", f"hydra.run.dir={out}")
     assert proc.returncode == 2
     assert "adoption.imitation_q" in proc.stderr and "allowed" in proc.stderr
     assert not list(out.glob("*.parquet")) and not (out / "run.json").exists()
 
 
 def test_wrong_type_exits_nonzero_naming_key(tmp_path):
-    proc = run("market=tiny", "population=tiny", "seed=abc", f"hydra.run.dir={tmp_path}")
+    proc = run("market=tiny", "population=tiny", "fitted=none", "seed=abc", f"hydra.run.dir={tmp_path}")
     assert proc.returncode != 0
     assert "seed" in proc.stderr
 
 
 def test_multirun_one_folder_per_seed(tmp_path):
-    proc = run("-m", "market=tiny", "population=tiny", "end=2024-06", "seed=1,2", "output.plots=false",
+    proc = run("-m", "market=tiny", "population=tiny", "fitted=none", "end=2024-06", "seed=1,2", "output.plots=false",
                f"hydra.sweep.dir={tmp_path}")
     assert proc.returncode == 0, proc.stderr
     seeds = sorted(json.loads((tmp_path / d / "run.json").read_text())["seed"] for d in ("0", "1"))

@@ -14,7 +14,7 @@ GROUPS = ("market", "population", "router", "scenario")
     (g, p.stem) for g in GROUPS for p in sorted((CONF_DIR / g).glob("*.yaml"))
 ])
 def test_every_preset_composes_and_validates(group, option):
-    extra = [] if group in ("market", "population") else ["market=tiny", "population=tiny"]
+    extra = [] if group in ("market", "population") else ["market=tiny", "population=tiny", "fitted=none"]
     if group == "market" and option == "tiny":
         extra = ["population=tiny"]
     if group == "population" and option == "tiny":
@@ -60,14 +60,14 @@ BAD = {
 @pytest.mark.parametrize("overrides, names", BAD.values(), ids=BAD.keys())
 def test_bad_input_names_the_key(overrides, names):
     with pytest.raises(ConfigError) as err:
-        compose(["market=tiny", "population=tiny", *overrides])
+        compose(["market=tiny", "population=tiny", "fitted=none", *overrides])
     assert names in str(err.value)
 
 
 def test_wrong_type_is_refused_at_compose_time():
     with pytest.raises(Exception, match="population.n_enterprises"):
-        compose(["market=tiny", "population=tiny", "population.n_enterprises=many"])
+        compose(["market=tiny", "population=tiny", "fitted=none", "population.n_enterprises=many"])
 
 
 def test_seed_zero_is_a_seed():
-    assert compose(["market=tiny", "population=tiny", "seed=0"]).seed == 0
+    assert compose(["market=tiny", "population=tiny", "fitted=none", "seed=0"]).seed == 0

@@ -21,7 +21,7 @@ def assert_same_tables(a, b):
 def test_same_seed_same_tables_different_seed_different(tiny_cfg):
     first, again = simulate(tiny_cfg), simulate(tiny_cfg)
     assert_same_tables(first, again)
-    other = simulate(compose(["market=tiny", "population=tiny", "end=2024-12", "seed=1"]))
+    other = simulate(compose(["market=tiny", "population=tiny", "fitted=none", "end=2024-12", "seed=1"]))
     assert not np.allclose(first.market["total_spend_usd"], other.market["total_spend_usd"])
 
 
@@ -61,14 +61,14 @@ def test_broken_invariants_are_caught(tiny_cfg, tamper, broken):
 
 def test_scenarios_share_enterprises_and_draws(tiny_cfg):
     a = MarketModel(tiny_cfg)
-    b = MarketModel(compose(["market=tiny", "population=tiny", "end=2024-12", "scenario=no_routing"]))
+    b = MarketModel(compose(["market=tiny", "population=tiny", "fitted=none", "end=2024-12", "scenario=no_routing"]))
     for field in ("industry", "access", "requirement", "preferred", "base_tasks"):
         np.testing.assert_array_equal(getattr(a.population, field), getattr(b.population, field))
     np.testing.assert_array_equal(a.run().adopted, b.run().adopted)  # same adoption draws
 
 
 def test_no_routing_has_zero_savings_and_routing_positive():
-    base = ["market=tiny", "population=tiny", "end=2025-12", "adoption.initial_share=0.5", *PLAIN]
+    base = ["market=tiny", "population=tiny", "fitted=none", "end=2025-12", "adoption.initial_share=0.5", *PLAIN]
     off = simulate(compose([*base, "scenario=no_routing"]))
     on = simulate(compose(base))
     assert (off.enterprises["savings_usd"] == 0).all()
@@ -82,7 +82,7 @@ def test_no_routing_has_zero_savings_and_routing_positive():
 
 def test_adoption_with_innovation_only_follows_closed_form():
     n, p, f0 = 50_000, 0.05, 0.1
-    res = simulate(compose(["market=tiny", "population=tiny", "end=2026-12", *PLAIN,
+    res = simulate(compose(["market=tiny", "population=tiny", "fitted=none", "end=2026-12", *PLAIN,
                             f"population.n_enterprises={n}", f"adoption.initial_share={f0}",
                             f"adoption.innovation_p={p}", "adoption.imitation_q=0"]))
     months = np.arange(len(res.enterprises))
@@ -92,13 +92,14 @@ def test_adoption_with_innovation_only_follows_closed_form():
 
 
 def test_imitation_speeds_adoption(tiny_cfg):
-    slow = MarketModel(compose(["market=tiny", "population=tiny", "adoption.imitation_q=0"])).run()
-    fast = MarketModel(compose(["market=tiny", "population=tiny", "adoption.imitation_q=0.3"])).run()
+    base = ["market=tiny", "population=tiny", "fitted=none", *PLAIN]
+    slow = MarketModel(compose([*base, "adoption.imitation_q=0"])).run()
+    fast = MarketModel(compose([*base, "adoption.imitation_q=0.3"])).run()
     assert fast.adopted.mean() > slow.adopted.mean()
 
 
 def test_elasticity_zero_ignores_prices_and_positive_rebounds():
-    base = ["market=tiny", "population=tiny", "end=2025-12", "adoption.initial_share=0.5"]
+    base = ["market=tiny", "population=tiny", "fitted=none", "end=2025-12", "adoption.initial_share=0.5"]
     flat = simulate(compose([*base, "demand.price_elasticity=0"]))
     flat_off = simulate(compose([*base, "demand.price_elasticity=0", "scenario=no_routing"]))
     np.testing.assert_allclose(flat.enterprises["tasks_demanded"], flat_off.enterprises["tasks_demanded"])

@@ -11,15 +11,15 @@ from routesim.metrics import build_tables
 from routesim.model import MarketModel
 
 RTOL = 1e-9
-TINY = ["market=tiny", "population=tiny", "end=2025-06", "adoption.initial_share=0.3"]
+TINY = ["market=tiny", "population=tiny", "fitted=none", "end=2025-06", "adoption.initial_share=0.3"]
 BUDGETS = ["budget.enabled=true", "budget.behaviour_shares={throttle: 1, overspend: 1, downgrade: 1}",
            "budget.headroom_median=1.1", "demand.spike_probability=0.05", "demand.spike_pareto_alpha=1.2"]
 
 CASES = {
     "tiny-cost_optimal": TINY,
     "tiny-threshold": [*TINY, "router=threshold", "router.threshold_difficulty=0.3"],
-    "tiny-single": ["market=tiny", "population=tiny", "end=2024-12", "router=single"],
-    "tiny-no_routing": ["market=tiny", "population=tiny", "end=2024-12", "scenario=no_routing"],
+    "tiny-single": ["market=tiny", "population=tiny", "fitted=none", "end=2024-12", "router=single"],
+    "tiny-no_routing": ["market=tiny", "population=tiny", "fitted=none", "end=2024-12", "scenario=no_routing"],
     "tiny-global-peers-elastic": [*TINY, "adoption.peer_group=global", "adoption.imitation_q=0.5",
                                   "demand.price_elasticity=0.8"],
     "tiny-cascade": [*TINY, "router.policy=cascade", "router.cascade_first_success=0.6"],
@@ -40,6 +40,8 @@ CASES = {
     "tiny-bundle-surge": [*TINY, "scenario=frontier_bundle", "scenario.in_house_routing_start=2024-09",
                           "+scenario.shocks=[{month: '2024-10', target: 'tier:overseas',"
                           " price_multiplier: 0.5, capability_shift: 0.05}]"],
+    "tiny-drift-taper": [*TINY, *BUDGETS, "workload.difficulty_tracks_frontier=0.5",
+                         "demand.long_run_growth_per_month=0.01", "demand.growth_half_life_months=6"],
     "default-price-war": ["population.n_enterprises=40", "start=2025-06", "end=2026-12",
                           "scenario=price_war", "adoption.initial_share=0.5"],
     "default-cost_optimal": ["population.n_enterprises=60", "start=2024-06", "end=2026-06",

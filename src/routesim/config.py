@@ -281,12 +281,16 @@ class WorkloadConfig:
     tokens_in_per_task: float = MISSING
     tokens_out_per_task: float = MISSING
     tokens_difficulty_slope: float = MISSING
+    # tasks handed to models get harder as models improve: every segment's difficulty rises by
+    # this share of the rise in the best frontier capability on offer since the start month
+    difficulty_tracks_frontier: float = 0.0
 
     def __post_init__(self) -> None:
         _check_range("workload.success_slope", self.success_slope, 0.0, low_open=True)
         _check_range("workload.tokens_in_per_task", self.tokens_in_per_task, 0.0)
         _check_range("workload.tokens_out_per_task", self.tokens_out_per_task, 0.0)
         _check_range("workload.tokens_difficulty_slope", self.tokens_difficulty_slope, 0.0)
+        _check_range("workload.difficulty_tracks_frontier", self.difficulty_tracks_frontier, 0.0, 1.0)
         if self.tokens_in_per_task + self.tokens_out_per_task <= 0:
             raise ConfigError("workload: tokens_in_per_task + tokens_out_per_task must be > 0.")
 
@@ -301,6 +305,10 @@ class DemandConfig:
     """
 
     growth_per_month: float = MISSING
+    # growth tapers from growth_per_month towards this rate with the given half-life
+    # (None: constant growth)
+    long_run_growth_per_month: float | None = None
+    growth_half_life_months: float = 12.0
     price_elasticity: float = 0.0
     spike_probability: float = 0.0
     spike_pareto_alpha: float = 1.5
@@ -308,6 +316,9 @@ class DemandConfig:
 
     def __post_init__(self) -> None:
         _check_range("demand.growth_per_month", self.growth_per_month, -0.5, 1.0)
+        if self.long_run_growth_per_month is not None:
+            _check_range("demand.long_run_growth_per_month", self.long_run_growth_per_month, -0.5, 1.0)
+        _check_range("demand.growth_half_life_months", self.growth_half_life_months, 0.0, 1200.0, low_open=True)
         _check_range("demand.price_elasticity", self.price_elasticity, 0.0, 5.0)
         _check_range("demand.spike_probability", self.spike_probability, 0.0, 1.0)
         _check_range("demand.spike_pareto_alpha", self.spike_pareto_alpha, 0.0, 100.0, low_open=True)
@@ -551,6 +562,22 @@ class PricingConfig:
 
 
 @dataclass
+class CalibrationConfig:
+    """Calibration trials (``routesim +calibrate=default``, driven by ``routesim-calibrate``).
+
+    When ``enabled`` a run simulates ``n_seeds`` seeds (from ``seed``), scores them against
+    the targets and returns the fit loss to the Optuna sweeper.
+    """
+
+    enabled: bool = False
+    n_seeds: int = 3
+    targets: str = ""  # a targets file; empty: conf/calibration/targets.yaml
+
+    def __post_init__(self) -> None:
+        _check_range("calibration.n_seeds", self.n_seeds, 1, 1000)
+
+
+@dataclass
 class OutputConfig:
     """What a run writes besides the five tables."""
 
@@ -576,6 +603,7 @@ class Config:
     access: AccessConfig = field(default_factory=AccessConfig)
     switching: SwitchingConfig = field(default_factory=SwitchingConfig)
     pricing: PricingConfig = field(default_factory=PricingConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:

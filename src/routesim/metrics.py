@@ -73,6 +73,7 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
         "tasks": p_tasks.ravel(),
         "revenue_share": _shares(p_revenue).ravel(),
         "token_share": _shares(p_tokens).ravel(),
+        "task_share": _shares(p_tasks).ravel(),
         "serving_cost_usd": serving.ravel(),
         "api_gross_margin_usd": (p_revenue - serving).ravel(),
         "other_revenue_usd": other.ravel(),

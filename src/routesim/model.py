@@ -62,7 +62,7 @@ from routesim.routing import (
     perceive,
 )
 from routesim.vendors import choose_vendor, flagship_tables
-from routesim.workload import MonthMenu, build_workload, demand_multiplier, month_menu
+from routesim.workload import MonthMenu, build_workload, demand_multiplier, growth_path, month_menu
 
 Group = tuple[np.ndarray, Plan]  # (enterprise indices, their plan)
 
@@ -119,12 +119,14 @@ class MarketModel(mesa.Model):
         super().__init__(seed=cfg.seed)
         self.cfg = cfg
         self.catalog = build_catalog(cfg)
-        self.workload = build_workload(cfg)
+        self.workload = build_workload(cfg, self.catalog)
         population_rng, self.adoption_rng, traits_rng, self.demand_rng, self.switching_rng = self.rng.spawn(5)
         self.population = draw_population(cfg, self.catalog.provider_ids, population_rng)
         self.traits = draw_traits(cfg, traits_rng)
         n = self.population.size
         self.n_months = len(self.catalog.months)
+        self.growth = growth_path(cfg.demand, self.n_months)  # (T,) trend growth of task volume
+        self._months = np.arange(self.n_months, dtype=float)
         self.t = 0
 
         self.adopted = self.adoption_rng.random(n) < cfg.adoption.initial_share
@@ -238,7 +240,7 @@ class MarketModel(mesa.Model):
         factor = self.price_multiplier[cat.model_provider, cat.model_tier].copy()
         menu = month_menu(self.workload, cat, t, factor, self.books.serving_fraction[t][cat.model_provider])
         seen_cost, seen_success = perceive(
-            menu.cost_per_task, menu.success, cat.capability[t], self.workload.difficulty,
+            menu.cost_per_task, menu.success, cat.capability[t], self.workload.at(t).difficulty,
             cat.model_overseas, cfg.workload.success_slope, cfg.access.overseas_risk_premium,
             cfg.access.overseas_quality_discount)
         return Month(t=t, menu=menu, flagships=cat.flagships(t), perceived_cost=seen_cost,
@@ -262,7 +264,7 @@ class MarketModel(mesa.Model):
         return RouteRequest(
             cost=menu.cost_per_task, success=menu.success, perceived_cost=seen_cost,
             perceived_success=seen_success, eligible=eligible,
-            difficulty=self.workload.difficulty, model_provider=cat.model_provider,
+            difficulty=self.workload.at(month.t).difficulty, model_provider=cat.model_provider,
             industry=pop.industry, access=choice_class, requirement=pop.requirement,
             flagship=month.flagships[preferred], preferred=preferred,
             learned_requirement=self.learned_requirement,
@@ -355,15 +357,16 @@ class MarketModel(mesa.Model):
 
         spikes = self._spikes()
         self.tasks = pop.base_tasks * spikes * demand_multiplier(
-            cfg.demand.growth_per_month, t, cost_per_task, self._reference_cost_per_task,
-            cfg.demand.price_elasticity)
+            self.growth[t], cost_per_task, self._reference_cost_per_task, cfg.demand.price_elasticity)
         fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
         bill = self.tasks * (cost_per_task + fee_per_task)
 
         downgraded = np.zeros(n, dtype=bool)
         if cfg.budget.enabled:
-            budget = (self.traits.budget_headroom * self._planned_spend_base
-                      * (1.0 + cfg.demand.growth_per_month) ** (t - self._plan_month))
+            log_growth = np.log(self.growth)
+            grown = np.exp(np.interp(t, self._months, log_growth) - np.interp(self._plan_month, self._months,
+                                                                               log_growth))
+            budget = self.traits.budget_headroom * self._planned_spend_base * grown
             bill_before = bill
             self._bill_sum += bill
             # downgrading is a router's budget fallback; other would-be downgraders throttle

@@ -105,6 +105,51 @@ def cumulative_cash(providers: pd.DataFrame, break_even: dict | None = None) -> 
     return fig
 
 
+def calibration_report(runs: list, targets: list) -> Figure:
+    """Each target against the simulated series around its date.
+
+    The mean over runs (line), the runs' range (band), and the fact with its tolerance (red
+    error bar at the middle of its month or period); 18 months either side of the fact.
+    """
+    from routesim.calibration import NEVER_YEAR
+
+    shown = [t for t in targets if t.column != "break_even_year"]
+    n_cols = 4
+    n_rows = -(-len(shown) // n_cols)
+    fig = Figure(figsize=(4.2 * n_cols, 3.0 * n_rows), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    for ax, target in zip(axes, shown, strict=False):
+        series = []
+        for res in runs:
+            frame = getattr(res, target.table)
+            for key, value in target.filter.items():
+                frame = frame[frame[key] == value]
+            factor = 12 if target.transform == "annualise" else 1
+            series.append(frame.set_index("month")[target.column] * factor)
+        start, end = pd.Timestamp(f"{target.start}-01"), pd.Timestamp(f"{target.end}-01")
+        wide = pd.concat(series, axis=1)
+        wide = wide.loc[start - pd.DateOffset(months=18):end + pd.DateOffset(months=18)]
+        scale = 1e9 if target.column.endswith("_usd") else 1.0
+        color = "#1f4e79" if target.kind == "fit" else "#888888"
+        ax.plot(wide.index, wide.mean(axis=1) / scale, color=color, linewidth=1.5)
+        low, high = wide.min(axis=1) / scale, wide.max(axis=1) / scale
+        ax.fill_between(wide.index, low, high, color=color, alpha=0.2)
+        mid = start + (end - start) / 2
+        ax.errorbar([mid], [target.value / scale], yerr=[[target.tolerance / scale]], fmt="o",
+                    color="#d1495b", capsize=3)
+        ax.set_title(f"{target.id} ({target.kind})", fontsize="small")
+        ax.set_ylabel("USD billions / yr" if scale > 1 else target.column, fontsize="x-small")
+        ax.tick_params(labelsize="x-small")
+        _month_axis(ax)
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    years = [t for t in targets if t.column == "break_even_year"]
+    if years:
+        fig.suptitle("Calibration: simulated (blue: fit, grey: validate) vs facts (red); break-even "
+                     f"targets in the fit table ({NEVER_YEAR} = never)", fontsize="small")
+    return fig
+
+
 RUN_PLOTS = {
     "revenue_by_provider": lambda r: revenue_by_provider(r.providers),
     "revenue_vs_token_share": lambda r: revenue_vs_token_share(r.tiers),

@@ -1,0 +1,130 @@
+"""Calibration targets: public facts, what the simulation says about each, and a fit loss.
+
+A target names a table, a column, a row filter, a month or a period (mean over months), an
+optional transform (``annualise``: x12 for monthly USD flows), a value and a tolerance
+(``conf/calibration/targets.yaml``). Across seeds the fit table reports the simulated mean,
+its 95% t-interval and whether the mean lies within tolerance; the loss is the mean squared
+tolerance-scaled error over the ``fit`` targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from routesim.compose import CONF_DIR
+from routesim.config import ConfigError, parse_month
+from routesim.results import TABLES, Results
+
+TARGETS_FILE = CONF_DIR / "calibration" / "targets.yaml"
+KINDS = ("fit", "validate")
+TRANSFORMS = ("none", "annualise")
+NEVER_YEAR = 2031  # the break-even year of a provider never profitable within the horizon
+
+
+@dataclass(frozen=True)
+class Target:
+    """One public fact the baseline should reproduce."""
+
+    id: str
+    description: str
+    table: str
+    column: str
+    value: float
+    tolerance: float
+    kind: str
+    source: str
+    start: str
+    end: str
+    filter: dict[str, Any] = field(default_factory=dict)
+    transform: str = "none"
+
+
+def load_targets(path: str | Path = TARGETS_FILE) -> list[Target]:
+    """Read and check a targets file; a bad entry fails naming the file, target and key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())["targets"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not a targets file with a 'targets:' list ({exc}).") from exc
+    out = []
+    for j, item in enumerate(raw):
+        where = f"{path.name}: targets[{j}] ({item.get('id', '?')})"
+        missing = {"id", "table", "column", "value", "tolerance", "kind", "month"} - set(item)
+        if missing:
+            raise ConfigError(f"{where}: missing {', '.join(sorted(missing))}.")
+        month = item["month"]
+        start, end = (month["start"], month["end"]) if isinstance(month, dict) else (month, month)
+        for key, m in (("month.start", start), ("month.end", end)):
+            parse_month(str(m), f"{where} {key}")
+        if item["table"] not in TABLES:
+            raise ConfigError(f"{where}: table {item['table']!r} is not one of {', '.join(TABLES)}.")
+        if item["kind"] not in KINDS:
+            raise ConfigError(f"{where}: kind {item['kind']!r} is not one of {', '.join(KINDS)}.")
+        transform = item.get("transform", "none")
+        if transform not in TRANSFORMS:
+            raise ConfigError(f"{where}: transform {transform!r} is not one of {', '.join(TRANSFORMS)}.")
+        if float(item["tolerance"]) <= 0:
+            raise ConfigError(f"{where}: tolerance must be > 0.")
+        out.append(Target(id=item["id"], description=item.get("description", ""), table=item["table"],
+                          column=item["column"], value=float(item["value"]), tolerance=float(item["tolerance"]),
+                          kind=item["kind"], source=item.get("source", ""), start=str(start), end=str(end),
+                          filter=dict(item.get("filter") or {}), transform=transform))
+    return out
+
+
+def simulated_value(results: Results, target: Target) -> float:
+    """The number one run gives for ``target``."""
+    if target.column == "break_even_year":
+        month = results.metadata["break_even"][target.filter["provider"]]["month"]
+        return float(NEVER_YEAR if month is None else int(month[:4]))
+    frame = getattr(results, target.table)
+    for key, value in target.filter.items():
+        frame = frame[frame[key] == value]
+    if target.column not in frame:
+        raise ConfigError(f"target {target.id}: table {target.table} has no column {target.column!r}.")
+    months = frame["month"]
+    window = (months >= pd.Timestamp(f"{target.start}-01")) & (months <= pd.Timestamp(f"{target.end}-01"))
+    values = frame.loc[window, target.column]
+    if values.empty:
+        raise ConfigError(f"target {target.id}: no rows of {target.table} in {target.start}..{target.end} "
+                          f"for {target.filter or 'all rows'}; is the run's horizon long enough?")
+    value = float(values.mean())
+    return 12.0 * value if target.transform == "annualise" else value
+
+
+def fit_table(runs: list[Results], targets: list[Target]) -> pd.DataFrame:
+    """One row per target: the fact, the simulated mean over runs, a 95% interval, the verdict."""
+    rows = []
+    for target in targets:
+        sims = np.array([simulated_value(r, target) for r in runs])
+        mean = float(sims.mean())
+        if len(sims) > 1 and sims.std(ddof=1) > 0:
+            low, high = stats.t.interval(0.95, len(sims) - 1, loc=mean, scale=stats.sem(sims))
+        else:
+            low = high = mean
+        rows.append({"id": target.id, "kind": target.kind, "value": target.value,
+                     "tolerance": target.tolerance, "simulated_mean": mean, "ci95_low": float(low),
+                     "ci95_high": float(high), "n_runs": len(sims),
+                     "z": (mean - target.value) / target.tolerance,
+                     "within_tolerance": abs(mean - target.value) <= target.tolerance,
+                     "source": target.source})
+    return pd.DataFrame(rows)
+
+
+def fit_loss(table: pd.DataFrame) -> float:
+    """Mean squared tolerance-scaled error over the fit targets (0 = every fact hit)."""
+    fit = table[table["kind"] == "fit"]
+    return float((fit["z"] ** 2).mean())
+
+
+def targets_horizon(targets: list[Target], kind: str = "fit") -> str:
+    """The last month any target of ``kind`` needs, "YYYY-MM"."""
+    ends = [t.end for t in targets if t.kind == kind and t.column != "break_even_year"]
+    return max(ends, key=lambda m: parse_month(m, "end"))

@@ -1,0 +1,118 @@
+"""Calibration targets: loading, scoring and the loss, on known cases."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from routesim import ConfigError, compose, simulate
+from routesim.calibration import (
+    NEVER_YEAR,
+    TARGETS_FILE,
+    Target,
+    fit_loss,
+    fit_table,
+    load_targets,
+    simulated_value,
+    targets_horizon,
+)
+
+
+def target(**kw):
+    base = dict(id="t", description="", table="market", column="total_spend_usd", value=1.0, tolerance=1.0,
+                kind="fit", source="", start="2024-01", end="2024-01")
+    return Target(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def runs():
+    base = ["market=tiny", "population=tiny", "fitted=none", "end=2024-12"]
+    return [simulate(compose([*base, f"seed={s}"])) for s in (0, 1, 2)]
+
+
+def test_shipped_targets_load_and_fit_targets_end_by_mid_2025():
+    targets = load_targets(TARGETS_FILE)
+    assert len({t.id for t in targets}) == len(targets)
+    assert {t.kind for t in targets} == {"fit", "validate"}
+    assert targets_horizon(targets) <= "2025-07"  # the rule: fit only on facts up to mid-2025
+
+
+def test_period_mean_and_annualise(runs):
+    market = runs[0].market.set_index("month")["total_spend_usd"]
+    period = target(start="2024-03", end="2024-05", transform="annualise")
+    assert simulated_value(runs[0], period) == pytest.approx(12 * market.loc["2024-03-01":"2024-05-01"].mean())
+    one = target(start="2024-07", end="2024-07")
+    assert simulated_value(runs[0], one) == pytest.approx(market.loc["2024-07-01"])
+
+
+def test_filter_selects_rows(runs):
+    share = target(table="providers", column="token_share", filter={"provider": "labone"}, start="2024-02",
+                   end="2024-02")
+    providers = runs[0].providers
+    want = providers[(providers.provider == "labone") & (providers.month == "2024-02-01")]["token_share"].item()
+    assert simulated_value(runs[0], share) == pytest.approx(want)
+
+
+def test_break_even_year_counts_never_as_2031(runs):
+    year = target(table="providers", column="break_even_year", filter={"provider": "labone"})
+    meta_month = runs[0].metadata["break_even"]["labone"]["month"]
+    assert simulated_value(runs[0], year) == (NEVER_YEAR if meta_month is None else int(meta_month[:4]))
+
+
+def test_fit_table_interval_covers_mean_and_verdict(runs):
+    values = [simulated_value(r, target()) for r in runs]
+    mean = float(np.mean(values))
+    near = target(value=mean * 1.01, tolerance=mean * 0.02)
+    far = target(id="far", value=mean * 2, tolerance=mean * 0.1)
+    table = fit_table(runs, [near, far])
+    assert table.loc[0, "ci95_low"] < mean < table.loc[0, "ci95_high"]
+    assert table["within_tolerance"].tolist() == [True, False]
+    np.testing.assert_allclose(table["z"], [(mean - near.value) / near.tolerance, (mean - far.value) / far.tolerance])
+    # half-width = t(0.975, n-1) * sd / sqrt(n) with n = 3
+    half = 4.302652729911275 * np.std(values, ddof=1) / np.sqrt(3)
+    assert table.loc[0, "ci95_high"] - mean == pytest.approx(half)
+
+
+def test_loss_is_mean_squared_z_over_fit_targets_only():
+    table = pd.DataFrame({"kind": ["fit", "fit", "validate"], "z": [1.0, -3.0, 100.0]})
+    assert fit_loss(table) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("targets: [{id: a, table: market, column: x, value: 1, tolerance: 1, kind: fit}]", "missing month"),
+    ("targets: [{id: a, table: nowhere, column: x, value: 1, tolerance: 1, kind: fit, month: '2024-01'}]",
+     "table 'nowhere'"),
+    ("targets: [{id: a, table: market, column: x, value: 1, tolerance: 0, kind: fit, month: '2024-01'}]",
+     "tolerance"),
+    ("targets: [{id: a, table: market, column: x, value: 1, tolerance: 1, kind: maybe, month: '2024-01'}]",
+     "kind 'maybe'"),
+    ("targets: [{id: a, table: market, column: x, value: 1, tolerance: 1, kind: fit, month: '2024-13'}]",
+     "YYYY-MM"),
+    ("nothing: here", "not a targets file"),
+])
+def test_bad_targets_file_names_the_problem(tmp_path, body, message):
+    path = tmp_path / "targets.yaml"
+    path.write_text(textwrap.dedent(body))
+    with pytest.raises(ConfigError, match=message):
+        load_targets(path)
+
+
+@pytest.mark.slow
+def test_shipped_calibration_still_fits():
+    """The fitted default market still fits as well as when it was calibrated (same seeds)."""
+    import dataclasses
+
+    from routesim.compose import CONF_DIR
+
+    shipped = pd.read_csv(CONF_DIR / "fitted" / "fit_table.csv")
+    targets = [t for t in load_targets(TARGETS_FILE) if t.kind == "fit"]
+    cfg = compose([])
+    runs = [simulate(dataclasses.replace(cfg, seed=cfg.seed + s)) for s in range(int(shipped["seeds"].iloc[0]))]
+    table = fit_table(runs, targets).set_index("id")
+    assert fit_loss(table.reset_index()) <= 1.25 * fit_loss(shipped) + 0.05
+    kept = shipped.loc[(shipped["kind"] == "fit") & shipped["within_tolerance"], "id"]
+    lost = [t for t in kept if not table.loc[t, "within_tolerance"]]
+    assert not lost, f"targets no longer within tolerance: {lost}"
