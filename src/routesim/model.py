@@ -191,7 +191,7 @@ class MarketModel(mesa.Model):
         req = self.route_request(month)
         groups, routers = self._route(req)
         billing = self._bill(month, groups, routers, req)
-        billing["vendor_switches"] = switches
+        billing["enterprise"]["vendor_switches"] = switches
         self._account_providers(billing)
         self._record(billing)
         self._adopt(req)
@@ -407,20 +407,26 @@ class MarketModel(mesa.Model):
             "model_revenue": (cells * menu.cost_per_task).sum(axis=(0, 1)),
             "model_tokens": (cells * menu.tokens_per_task).sum(axis=(0, 1)),
             "model_serving_cost": (cells * menu.serving_cost_per_task).sum(axis=(0, 1)),
-            "tasks_served": row_tasks[rows.served].sum(),
-            "tasks_unmet": (self.tasks - served_tasks).sum() + row_tasks[~rows.served].sum(),
-            "tasks_throttled": (self.tasks - served_tasks).sum(),
-            "successes": (row_tasks * rows.success).sum(),
-            "tasks_below_requirement": row_tasks[below].sum(),
-            "routers": int(routers.sum()),
-            "router_fees": self.router_fees.sum(),
-            "integration_cost": integration.sum(),
-            "cap_hits": int(caps.cap_hit.sum()),
-            "overspend": caps.overspend_usd.sum(),
-            "runaway_events": int(caps.runaway.sum()),
-            "max_bill_to_budget": float(np.max(bill / budget)) if cfg.budget.enabled else 0.0,
-            "downgraded": int(downgraded.sum()),
             "price_factor": month.price_factor,
+            # the month's row of the enterprises table (named as its columns)
+            "enterprise": {
+                "spend_usd": self.spend.sum(),
+                "router_fees_usd": self.router_fees.sum(),
+                "integration_cost_usd": integration.sum(),
+                "no_routing_spend_usd": self.no_routing_spend.sum(),
+                "tasks_demanded": self.tasks.sum(),
+                "tasks_served": row_tasks[rows.served].sum(),
+                "tasks_unmet": (self.tasks - served_tasks).sum() + row_tasks[~rows.served].sum(),
+                "tasks_throttled": (self.tasks - served_tasks).sum(),
+                "tasks_below_requirement": row_tasks[below].sum(),
+                "expected_successes": (row_tasks * rows.success).sum(),
+                "adopters": routers.sum(),
+                "cap_hits": caps.cap_hit.sum(),
+                "overspend_usd": caps.overspend_usd.sum(),
+                "runaway_events": caps.runaway.sum(),
+                "max_bill_to_budget": np.max(bill / budget) if cfg.budget.enabled else 0.0,
+                "downgraded": downgraded.sum(),
+            },
         }
 
     def _downgrade(self, groups: list[Group], req: RouteRequest, who: np.ndarray,
@@ -466,25 +472,7 @@ class MarketModel(mesa.Model):
         tier_total = by_cell.sum(axis=0, keepdims=True)
         rec.tier_token_share.append(np.divide(by_cell, tier_total, out=np.zeros_like(by_cell),
                                               where=tier_total > 0))
-        rec.enterprise.append({
-            "spend_usd": float(self.spend.sum()),
-            "router_fees_usd": float(billing["router_fees"]),
-            "integration_cost_usd": float(billing["integration_cost"]),
-            "no_routing_spend_usd": float(self.no_routing_spend.sum()),
-            "tasks_demanded": float(self.tasks.sum()),
-            "tasks_served": float(billing["tasks_served"]),
-            "tasks_unmet": float(billing["tasks_unmet"]),
-            "tasks_throttled": float(billing["tasks_throttled"]),
-            "tasks_below_requirement": float(billing["tasks_below_requirement"]),
-            "expected_successes": float(billing["successes"]),
-            "adopters": float(billing["routers"]),
-            "cap_hits": float(billing["cap_hits"]),
-            "overspend_usd": float(billing["overspend"]),
-            "runaway_events": float(billing["runaway_events"]),
-            "max_bill_to_budget": float(billing["max_bill_to_budget"]),
-            "downgraded": float(billing["downgraded"]),
-            "vendor_switches": float(billing["vendor_switches"]),
-        })
+        rec.enterprise.append({key: float(value) for key, value in billing["enterprise"].items()})
         if self.cfg.output.enterprise_panel:
             rec.panel.append({"spend_usd": self.spend.copy(), "router_fees_usd": self.router_fees.copy(),
                               "no_routing_spend_usd": self.no_routing_spend.copy(),
