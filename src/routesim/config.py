@@ -577,6 +577,55 @@ class CalibrationConfig:
         _check_range("calibration.n_seeds", self.n_seeds, 1, 1000)
 
 
+ALTERNATIVES: tuple[str, ...] = ("less", "greater", "two-sided")
+AGGREGATES: tuple[str, ...] = ("mean", "sum", "last")
+
+
+@dataclass
+class HypothesisSpec:
+    """One testable claim: a run-level metric compared between two scenarios, paired by seed.
+
+    The metric is ``column`` (a column of ``table`` or an expression of its columns, e.g.
+    ``revenue_share - token_share``) on the rows matching ``filter``, aggregated over the
+    months ``start`` .. ``end``. The test asks whether treatment minus control is
+    ``alternative`` (less / greater / two-sided) than zero.
+    """
+
+    id: str = MISSING
+    claim: str = ""
+    table: str = "market"
+    column: str = MISSING
+    filter: dict[str, str] = field(default_factory=dict)
+    start: str | None = None
+    end: str | None = None
+    aggregate: str = "mean"
+    treatment: str = "status_quo"
+    control: str = "no_routing"
+    alternative: str = "two-sided"
+
+
+@dataclass
+class ExperimentConfig:
+    """The hypotheses a sweep tests (``routesim-analyze`` reads them from the runs)."""
+
+    name: str = ""
+    alpha: float = 0.05
+    hypotheses: list[HypothesisSpec] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from routesim.results import TABLES
+
+        _check_range("experiment.alpha", self.alpha, 0.0, 1.0, low_open=True)
+        for j, h in enumerate(self.hypotheses):
+            key = f"experiment.hypotheses[{j}] ({h.id})"
+            _check_choice(f"{key}.table", h.table, TABLES)
+            _check_choice(f"{key}.aggregate", h.aggregate, AGGREGATES)
+            _check_choice(f"{key}.alternative", h.alternative, ALTERNATIVES)
+            for name in ("start", "end"):
+                if getattr(h, name) is not None:
+                    parse_month(getattr(h, name), f"{key}.{name}")
+
+
 @dataclass
 class OutputConfig:
     """What a run writes besides the five tables."""
@@ -604,6 +653,7 @@ class Config:
     switching: SwitchingConfig = field(default_factory=SwitchingConfig)
     pricing: PricingConfig = field(default_factory=PricingConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:

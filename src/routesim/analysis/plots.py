@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg", force=False)
 
 import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -155,4 +156,97 @@ RUN_PLOTS = {
     "revenue_vs_token_share": lambda r: revenue_vs_token_share(r.tiers),
     "enterprise_savings": lambda r: enterprise_savings(r.enterprises),
     "cumulative_cash": lambda r: cumulative_cash(r.providers, r.metadata.get("break_even")),
+}
+
+
+# ------------------------------------------------------------------------- sweep figures
+
+
+def _bands(ax, frame: pd.DataFrame, value: str, by: str = "scenario", scale: float = 1.0) -> None:
+    """Mean over seeds per ``by`` group, with a 95% band (mean +- t * standard error)."""
+    from scipy import stats
+
+    for name, group in frame.groupby(by, sort=True):
+        wide = group.pivot_table(index="month", columns="seed", values=value) / scale
+        mean = wide.mean(axis=1)
+        n = wide.notna().sum(axis=1).clip(lower=1)
+        half = stats.t.ppf(0.975, (n - 1).clip(lower=1)) * wide.std(axis=1, ddof=1).fillna(0) / np.sqrt(n)
+        line, = ax.plot(mean.index, mean, linewidth=1.6, label=str(name))
+        ax.fill_between(mean.index, mean - half, mean + half, color=line.get_color(), alpha=0.2)
+    _month_axis(ax)
+
+
+def sweep_revenue(providers: pd.DataFrame, names: tuple[str, ...] = ("openai", "anthropic", "google")) -> Figure:
+    """API revenue of the main providers over time per scenario, with 95% bands across seeds."""
+    fig = Figure(figsize=(13, 4), layout="constrained")
+    axes = fig.subplots(1, len(names), sharey=True)
+    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+        _bands(ax, providers[providers["provider"] == name], "revenue_usd", scale=1e9)
+        ax.set_title(name)
+        ax.set_xlabel("month")
+    np.atleast_1d(axes)[0].set_ylabel("API revenue (USD billions per month)")
+    np.atleast_1d(axes)[0].legend(fontsize="small")
+    return fig
+
+
+def sweep_tier_shares(tiers: pd.DataFrame, tier: str = "frontier") -> Figure:
+    """A tier's revenue share and token share over time per scenario (H2's picture)."""
+    fig = Figure(figsize=(12, 4), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    part = tiers[tiers["tier"] == tier].assign(revenue_pct=lambda d: 100 * d["revenue_share"],
+                                              token_pct=lambda d: 100 * d["token_share"])
+    _bands(left, part, "revenue_pct")
+    _bands(right, part, "token_pct")
+    left.set_title(f"{tier} revenue share (%)")
+    right.set_title(f"{tier} token share (%)")
+    left.set_ylim(0, 100)
+    left.legend(fontsize="small")
+    return fig
+
+
+def sweep_adoption(market: pd.DataFrame) -> Figure:
+    """Share of enterprises routing over time per scenario."""
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    _bands(ax, market.assign(pct=100 * market["adoption_share"]), "pct")
+    ax.set_ylabel("enterprises routing (%)")
+    ax.set_title("Adoption of routing")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def sweep_overseas(tiers: pd.DataFrame) -> Figure:
+    """Overseas (CN) models' token share over time per scenario (H3)."""
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    part = tiers[tiers["tier"] == "overseas"]
+    _bands(ax, part.assign(pct=100 * part["token_share"]), "pct")
+    ax.set_ylabel("overseas token share (%)")
+    ax.set_title("Overseas models' share of enterprise tokens")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def sweep_savings(enterprises: pd.DataFrame, last_months: int = 12) -> Figure:
+    """Distribution over runs of the enterprise savings share in the last months, per scenario."""
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    cutoff = enterprises["month"].max() - pd.DateOffset(months=last_months - 1)
+    recent = enterprises[enterprises["month"] >= cutoff]
+    per_run = recent.groupby(["scenario", "run"]).apply(
+        lambda g: 100 * g["savings_usd"].sum() / max(g["no_routing_spend_usd"].sum(), 1e-12), include_groups=False)
+    names = sorted(per_run.index.get_level_values(0).unique())
+    ax.boxplot([per_run.loc[n].to_numpy() for n in names], tick_labels=names)
+    ax.set_ylabel(f"savings, last {last_months} months (% of no-routing spend)")
+    ax.set_title("Enterprise savings across seeds")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+SWEEP_PLOTS = {
+    "sweep_revenue": lambda s: sweep_revenue(s.tables["providers"]),
+    "sweep_tier_shares": lambda s: sweep_tier_shares(s.tables["tiers"]),
+    "sweep_adoption": lambda s: sweep_adoption(s.tables["market"]),
+    "sweep_overseas": lambda s: sweep_overseas(s.tables["tiers"]),
+    "sweep_savings": lambda s: sweep_savings(s.tables["enterprises"]),
 }

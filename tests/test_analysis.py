@@ -1,0 +1,116 @@
+"""Statistics on known cases, and routesim-analyze end to end on a small sweep."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from routesim.analysis.hypotheses import evaluate
+from routesim.analysis.stats import holm, paired_test
+from routesim.analysis.sweep import Sweep, load_sweep
+
+BIN = Path(sys.executable).parent
+
+
+def test_holm_matches_hand_computation():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> running max
+    np.testing.assert_allclose(holm(p), [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(holm([0.5, 0.9]), [1.0, 1.0])
+
+
+def test_identical_scenarios_are_rarely_significant():
+    rng = np.random.default_rng(1)
+    hits = 0
+    for _ in range(200):
+        base = rng.normal(100, 10, 20)
+        a, b = base + rng.normal(0, 1, 20), base + rng.normal(0, 1, 20)  # same distribution
+        hits += paired_test(a, b, "two-sided").p_value < 0.05
+    assert hits / 200 < 0.10  # ~5% false positives expected
+
+
+def test_planted_effect_is_detected_and_covered():
+    rng = np.random.default_rng(2)
+    effect, detected, covered = -0.8, 0, 0
+    for rep in range(200):
+        control = rng.normal(10, 3, 20)
+        treatment = control + effect + rng.normal(0, 1, 20)
+        res = paired_test(treatment, control, "less", seed=rep)
+        detected += res.p_value < 0.05
+        covered += res.ci_low <= effect <= res.ci_high
+    assert detected / 200 > 0.9  # power ~0.99 at d_z = 0.8, n = 20
+    assert 0.88 <= covered / 200 <= 0.99  # nominal 95%
+
+
+def test_skewed_differences_use_wilcoxon():
+    from scipy import stats
+
+    q = (np.arange(30) + 0.5) / 30
+    assert paired_test(stats.lognorm.ppf(q, 1.5), np.zeros(30), "greater").test == "wilcoxon"
+    assert paired_test(stats.norm.ppf(q, 1, 1), np.zeros(30), "greater").test == "paired t"
+
+
+def synthetic_sweep(effect: float, seeds: int = 12) -> Sweep:
+    rng = np.random.default_rng(4)
+    runs, market = [], []
+    months = pd.date_range("2024-01-01", periods=3, freq="MS")
+    for s in range(seeds):
+        level = rng.normal(100, 20)
+        for j, scenario in enumerate(("status_quo", "no_routing")):
+            run = 2 * s + j
+            runs.append({"run": run, "scenario": scenario, "seed": s, "overrides": "", "path": ""})
+            shift = effect if scenario == "status_quo" else 0.0
+            for m in months:
+                market.append({"run": run, "scenario": scenario, "seed": s, "overrides": "", "month": m,
+                               "total_spend_usd": level + shift + rng.normal(0, 1)})
+    return Sweep(runs=pd.DataFrame(runs), tables={"market": pd.DataFrame(market)})
+
+
+def test_evaluate_pairs_by_seed_and_gives_verdicts():
+    spec = {"id": "X", "table": "market", "column": "total_spend_usd", "treatment": "status_quo",
+            "control": "no_routing", "alternative": "less"}
+    lower = evaluate(synthetic_sweep(-5.0), [spec], 0.05).iloc[0]
+    assert lower["verdict"] == "supported" and lower["n"] == 12
+    assert lower["ci_low"] <= -5.0 <= lower["ci_high"]
+    higher = evaluate(synthetic_sweep(+5.0), [spec], 0.05).iloc[0]
+    assert higher["verdict"] == "rejected"
+
+
+def test_analyze_end_to_end_on_a_small_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    cmd = [str(BIN / "routesim"), "experiment=h1_frontier_revenue", "market=tiny", "population=tiny", "fitted=none",
+           "end=2025-12", "experiment.hypotheses.0.start=2025-01", "experiment.hypotheses.0.end=2025-12",
+           "adoption.initial_share=0.5", "seed=range(0,5)", f"hydra.sweep.dir={sweep}"]
+    assert subprocess.run(cmd, capture_output=True, text=True, timeout=600).returncode == 0
+    (sweep / "3" / "run.json").unlink()  # a run that died before finishing
+    (sweep / "4" / "market.parquet").write_bytes(b"not parquet")  # a corrupted table
+    proc = subprocess.run([str(BIN / "routesim-analyze"), str(sweep)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = sweep / "analysis"
+    table = pd.read_csv(out / "hypotheses.csv")
+    assert set(table["hypothesis"]) == {"H1a", "H1b"}
+    assert {"estimate", "ci_low", "ci_high", "p", "p_adjusted", "verdict", "n"} <= set(table.columns)
+    assert (table["n"] == 3).all()  # seeds 0-4 minus the two broken runs' pairs (seeds 1 and 2)
+    stacked = pd.read_parquet(out / "market.parquet")
+    assert {"scenario", "seed", "run"} <= set(stacked.columns) and stacked["run"].nunique() == 8
+    report = (out / "report.md").read_text()
+    assert "H1a" in report and "Broken runs" in report and "routesim-analyze" in report
+    assert len(load_sweep(sweep).broken) == 2
+
+
+@pytest.mark.slow
+def test_every_experiment_runs_and_analyzes(tmp_path):
+    conf = Path(__file__).parents[1] / "conf" / "experiment"
+    for exp in sorted(p.stem for p in conf.glob("*.yaml")):
+        sweep = tmp_path / exp
+        cmd = [str(BIN / "routesim"), f"experiment={exp}", "population.n_enterprises=300", "end=2030-12",
+               "seed=range(0,3)", f"hydra.sweep.dir={sweep}"]
+        assert subprocess.run(cmd, capture_output=True, text=True, timeout=900).returncode == 0, exp
+        proc = subprocess.run([str(BIN / "routesim-analyze"), str(sweep)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert len(pd.read_csv(sweep / "analysis" / "hypotheses.csv")) >= 1
