@@ -114,3 +114,16 @@ def test_every_experiment_runs_and_analyzes(tmp_path):
         proc = subprocess.run([str(BIN / "routesim-analyze"), str(sweep)], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert len(pd.read_csv(sweep / "analysis" / "hypotheses.csv")) >= 1
+
+
+def test_morris_sensitivity_indices_and_plot():
+    from routesim.analysis.sensitivity import OUTCOMES, UNCERTAIN, morris_analysis, plot_indices
+
+    indices, points = morris_analysis(trajectories=2, levels=4, seed=0, extra=["population.n_enterprises=300"],
+                                      n_jobs=1)
+    assert len(points) == 2 * (len(UNCERTAIN) + 1)  # a trajectory visits k + 1 points
+    assert set(indices["outcome"]) == set(OUTCOMES) and set(indices["parameter"]) == set(UNCERTAIN)
+    assert (indices["mu_star"] >= 0).all()
+    elasticity = indices.query("parameter == 'demand.price_elasticity' and outcome == 'frontier_revenue_2030_usd'")
+    assert elasticity["mu_star"].item() > 0  # the rebound moves frontier revenue
+    assert plot_indices(indices).axes

@@ -1,0 +1,98 @@
+"""Global sensitivity of 2030 frontier outcomes to the uncertain parameters (Morris, SALib).
+
+``routesim-sensitivity`` samples Morris trajectories over the parameters no public figure
+pins down (ranges in ``UNCERTAIN``, around the calibrated values), simulates each point
+(seeded, in parallel with joblib), and reports the elementary-effect statistics mu* (overall
+influence) and sigma (interactions / non-linearity) of 2030 frontier revenue and frontier
+revenue share, with a bar plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from matplotlib.figure import Figure
+
+# parameter -> (low, high): the calibration's search box, plus the sourced ranges of the
+# rebound (facts S41/S46/S32) and the tier price trend (flat to the a16z 10x/yr decline, S38)
+UNCERTAIN: dict[str, tuple[float, float]] = {
+    "adoption.innovation_p": (0.0005, 0.02),
+    "adoption.imitation_q": (0.0, 0.15),
+    "demand.price_elasticity": (0.05, 1.1),
+    "access.overseas_risk_premium": (0.0, 6.0),
+    "switching.switching_cost": (0.0, 6.0),
+    "market.trends.frontier.price_change_per_year": (0.1, 1.0),
+    "market.trends.budget.price_change_per_year": (0.1, 1.0),
+}
+OUTCOMES = ("frontier_revenue_2030_usd", "frontier_revenue_share_2030")
+
+
+def outcomes(overrides: list[str], seed: int) -> dict[str, float]:
+    """Simulate one point and return the 2030 frontier outcomes."""
+    from routesim import compose, simulate
+
+    res = simulate(compose([*overrides, f"seed={seed}", "output.plots=false"]))
+    last_year = res.tiers[(res.tiers["tier"] == "frontier") & (res.tiers["month"] >= "2030-01-01")]
+    all_2030 = res.tiers[res.tiers["month"] >= "2030-01-01"]["revenue_usd"].sum()
+    revenue = float(last_year["revenue_usd"].sum())
+    return {"frontier_revenue_2030_usd": revenue, "frontier_revenue_share_2030": float(revenue / all_2030)}
+
+
+def morris_analysis(trajectories: int = 10, levels: int = 4, seed: int = 0, extra: list[str] | None = None,
+                    n_jobs: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the Morris design; returns (indices per outcome and parameter, the sampled points)."""
+    from SALib.analyze import morris as analyze
+    from SALib.sample import morris as sample
+
+    names = list(UNCERTAIN)
+    problem = {"num_vars": len(names), "names": names, "bounds": [list(UNCERTAIN[n]) for n in names]}
+    points = sample.sample(problem, trajectories, num_levels=levels, seed=seed)
+    jobs = [[f"{n}={float(v)!r}" for n, v in zip(names, row, strict=True)] + list(extra or []) for row in points]
+    results = Parallel(n_jobs=n_jobs)(delayed(outcomes)(job, seed) for job in jobs)
+    frame = pd.concat([pd.DataFrame(points, columns=names), pd.DataFrame(results)], axis=1)
+    rows = []
+    for outcome in OUTCOMES:
+        res = analyze.analyze(problem, points, frame[outcome].to_numpy(), num_levels=levels, seed=seed)
+        for j, name in enumerate(names):
+            rows.append({"outcome": outcome, "parameter": name, "mu_star": res["mu_star"][j],
+                         "mu_star_conf": res["mu_star_conf"][j], "sigma": res["sigma"][j]})
+    return pd.DataFrame(rows), frame
+
+
+def plot_indices(indices: pd.DataFrame) -> Figure:
+    """Bar plot of mu* (with its 95% interval) per parameter, one panel per outcome."""
+    outcomes_ = list(dict.fromkeys(indices["outcome"]))
+    fig = Figure(figsize=(6 * len(outcomes_), 4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(outcomes_)))
+    for ax, outcome in zip(axes, outcomes_, strict=True):
+        part = indices[indices["outcome"] == outcome].sort_values("mu_star")
+        scale = 1e9 if outcome.endswith("_usd") else 1.0
+        ax.barh(part["parameter"], part["mu_star"] / scale, xerr=part["mu_star_conf"] / scale, color="#1f4e79")
+        ax.set_title(f"Morris mu*: {outcome}", fontsize="small")
+        ax.set_xlabel("mu* (USD billions)" if scale > 1 else "mu* (share)")
+        ax.tick_params(labelsize="x-small")
+        ax.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console script ``routesim-sensitivity``."""
+    parser = argparse.ArgumentParser(prog="routesim-sensitivity", description=__doc__.splitlines()[0])
+    parser.add_argument("--trajectories", type=int, default=10, help="Morris trajectories (default 10)")
+    parser.add_argument("--levels", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("results/sensitivity"))
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (population.n_enterprises=2000)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    indices, points = morris_analysis(args.trajectories, args.levels, args.seed, args.overrides, args.jobs)
+    indices.to_csv(args.out / "morris_indices.csv", index=False)
+    points.to_csv(args.out / "morris_points.csv", index=False)
+    plot_indices(indices).savefig(args.out / "morris_indices.png", dpi=110)
+    print(indices.sort_values(["outcome", "mu_star"], ascending=[True, False]).to_string(index=False))
+    print(f"\nwrote {args.out}")
