@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: help run test test-slow lint bench calibrate clean
+.PHONY: help run test test-slow lint bench calibrate notebooks clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,14 +27,17 @@ run: $(BIN)/routesim  ## install, then run the default calibrated market into re
 	$(BIN)/routesim $(ARGS)
 
 test: $(VENV)/.dev  ## install, then run lint and the test suite (not the slow tests)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks experiments
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
 test-slow: $(VENV)/.dev  ## the slow and statistical tests only
 	$(BIN)/python -m pytest -m slow $(ARGS)
 
 lint: $(VENV)/.dev  ## ruff
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks experiments
+
+notebooks: $(VENV)/.dev  ## execute experiments/*.py on their newest sweeps into .ipynb and HTML
+	$(BIN)/python experiments/run_notebooks.py $(ARGS)
 
 calibrate: $(VENV)/.dev  ## fit the baseline to conf/calibration/targets.yaml; rewrites conf/fitted/default.yaml
 	$(BIN)/routesim-calibrate $(ARGS)

@@ -101,6 +101,11 @@ def test_analyze_end_to_end_on_a_small_sweep(tmp_path):
     report = (out / "report.md").read_text()
     assert "H1a" in report and "Broken runs" in report and "routesim-analyze" in report
     assert len(load_sweep(sweep).broken) == 2
+    # the H1 notebook executes headless on this sweep (CI runs it at small scale)
+    run = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "experiments" / "run_notebooks.py"),
+                          "h1_frontier_revenue", "--sweep", str(sweep)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (out / "h1_frontier_revenue.html").stat().st_size > 50_000  # tables and figures inside
 
 
 @pytest.mark.slow

@@ -1,0 +1,55 @@
+# %% [markdown]
+# # H1: does routing lower frontier providers' revenue per task?
+#
+# Reads a finished sweep of `routesim experiment=h1_frontier_revenue` (the newest under
+# `results/sweeps/h1_frontier_revenue/`, or the folder in `ROUTESIM_SWEEP`) through the public
+# API, tests the experiment's claims on paired seeds and draws the main pictures. It runs no
+# simulation of its own.
+
+# %%
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from routesim.analysis.hypotheses import evaluate, pairs
+from routesim.analysis.plots import sweep_revenue, sweep_tier_shares
+from routesim.analysis.sweep import load_sweep
+
+root = Path(os.environ.get("ROUTESIM_SWEEP", ""))
+if not root.name:
+    candidates = sorted(Path("results/sweeps/h1_frontier_revenue").glob("*/multirun.yaml"))
+    root = candidates[-1].parent if candidates else Path("results/sweeps/h1_frontier_revenue")
+sweep = load_sweep(root)
+print(f"{len(sweep.runs)} runs from {root}; broken: {len(sweep.broken)}")
+
+# %% [markdown]
+# ## The claims, tested
+# Each claim compares status_quo with no_routing on the same seeds (common random numbers);
+# the table gives the mean paired difference, its bootstrap 95% interval, the test used and
+# the Holm-adjusted p-value.
+
+# %%
+table = evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))
+table[["hypothesis", "claim", "estimate", "ci_low", "ci_high", "test", "p_adjusted", "verdict", "n"]]
+
+# %% [markdown]
+# ## Paired differences, seed by seed
+
+# %%
+spec = sweep.experiment["hypotheses"][0]
+paired = pairs(sweep, spec)
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.hist(paired["treatment"] - paired["control"], bins=10, color="#1f4e79")
+ax.axvline(0, color="black", linewidth=0.8)
+ax.set_xlabel(f"{spec['column']}: status_quo - no_routing (USD per task)")
+ax.set_ylabel("seeds")
+
+# %% [markdown]
+# ## Revenue of the frontier labs, and the frontier tier's revenue vs token share
+
+# %%
+sweep_revenue(sweep.tables["providers"])
+
+# %%
+sweep_tier_shares(sweep.tables["tiers"])
