@@ -63,3 +63,17 @@ def test_multirun_one_folder_per_seed(tmp_path):
     assert seeds == [1, 2]
     a, b = (pd.read_parquet(tmp_path / d / "market.parquet") for d in ("0", "1"))
     assert not a["total_spend_usd"].equals(b["total_spend_usd"])
+
+
+def test_sweep_results_do_not_depend_on_worker_count(tmp_path):
+    args = ["-m", "market=tiny", "population=tiny", "fitted=none", "end=2025-06", "seed=3,4,5",
+            "scenario=status_quo,no_routing", "output.plots=false"]
+    serial = run(*args, "hydra.launcher.n_jobs=1", f"hydra.sweep.dir={tmp_path / 'one'}")
+    parallel = run(*args, "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path / 'two'}")
+    assert serial.returncode == 0 and parallel.returncode == 0, serial.stderr + parallel.stderr
+    assert "sweep finished: 6/6 runs complete" in serial.stdout
+    for job in range(6):
+        for name in TABLES:
+            a = pd.read_parquet(tmp_path / "one" / str(job) / f"{name}.parquet")
+            b = pd.read_parquet(tmp_path / "two" / str(job) / f"{name}.parquet")
+            pd.testing.assert_frame_equal(a, b, check_exact=True)

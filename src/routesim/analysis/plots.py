@@ -243,10 +243,31 @@ def sweep_savings(enterprises: pd.DataFrame, last_months: int = 12) -> Figure:
     return fig
 
 
+def sweep_break_even(runs: pd.DataFrame, never: int = 2031) -> Figure:
+    """Mean break-even year by provider and scenario across seeds (``never`` = not by the end)."""
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax = fig.subplots()
+    cols = [c for c in runs.columns if c.startswith("break_even_")]
+    years = runs[cols].apply(lambda s: s.map(lambda m: int(str(m)[:4]) if isinstance(m, str) else never))
+    means = years.groupby(runs["scenario"]).mean()
+    providers = [c.removeprefix("break_even_") for c in cols]
+    width = 0.8 / max(len(means), 1)
+    for j, (scenario, row) in enumerate(means.iterrows()):
+        ax.bar(np.arange(len(cols)) + j * width, row.to_numpy() - 2023, width, bottom=2023, label=str(scenario))
+    ax.set_xticks(np.arange(len(cols)) + width * (len(means) - 1) / 2, providers, fontsize="small")
+    ax.set_ylim(2023, never + 0.5)
+    ax.axhline(never, color="black", linewidth=0.8, linestyle=":")
+    ax.set_ylabel(f"first year of positive operating income ({never} = never)")
+    ax.set_title("Break-even year by provider and scenario (mean over seeds)")
+    ax.legend(fontsize="small")
+    return fig
+
+
 SWEEP_PLOTS = {
     "sweep_revenue": lambda s: sweep_revenue(s.tables["providers"]),
     "sweep_tier_shares": lambda s: sweep_tier_shares(s.tables["tiers"]),
     "sweep_adoption": lambda s: sweep_adoption(s.tables["market"]),
     "sweep_overseas": lambda s: sweep_overseas(s.tables["tiers"]),
     "sweep_savings": lambda s: sweep_savings(s.tables["enterprises"]),
+    "sweep_break_even": lambda s: sweep_break_even(s.runs),
 }

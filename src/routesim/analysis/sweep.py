@@ -55,6 +55,8 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
         run = {"run": i, "scenario": meta.get("scenario"), "seed": meta.get("seed"),
                "overrides": " ".join(o for o in meta.get("overrides", []) if not o.startswith(("seed=", "scenario="))),
                "path": str(folder)}
+        for provider, info in meta.get("break_even", {}).items():
+            run[f"break_even_{provider}"] = info.get("month")
         rows.append(run)
         for name in TABLES:
             frame = getattr(res, name).copy()
