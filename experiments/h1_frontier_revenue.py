@@ -7,19 +7,13 @@
 # simulation of its own.
 
 # %%
-import os
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 
 from routesim.analysis.hypotheses import evaluate, pairs
 from routesim.analysis.plots import sweep_revenue, sweep_tier_shares
-from routesim.analysis.sweep import load_sweep
+from routesim.analysis.sweep import latest_sweep, load_sweep
 
-root = Path(os.environ.get("ROUTESIM_SWEEP", ""))
-if not root.name:
-    candidates = sorted(Path("results/sweeps/h1_frontier_revenue").glob("*/multirun.yaml"))
-    root = candidates[-1].parent if candidates else Path("results/sweeps/h1_frontier_revenue")
+root = latest_sweep("h1_frontier_revenue")
 sweep = load_sweep(root)
 print(f"{len(sweep.runs)} runs from {root}; broken: {len(sweep.broken)}")
 

@@ -1,4 +1,4 @@
-"""Hydra callbacks: a summary line when a sweep ends."""
+"""Hydra callbacks: a progress line per finished job of a sweep, a summary line at its end."""
 
 from __future__ import annotations
 
@@ -12,7 +12,18 @@ from routesim.results import RUN_FILE
 
 
 class SweepSummary(Callback):
-    """Print how many runs of the sweep completed, and where they are."""
+    """Print sweep progress as jobs finish, and how many runs completed at the end."""
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        """In a sweep, say which job finished and how many runs are done so far."""
+        from hydra.core.hydra_config import HydraConfig
+
+        hc = HydraConfig.get()
+        if hc.mode is None or hc.mode.name != "MULTIRUN":
+            return
+        root = Path(hc.sweep.dir)
+        done = sum(1 for _ in root.rglob(RUN_FILE))
+        print(f"routesim: job {hc.job.num} done; {done} runs complete in {root}", flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Count the job folders with and without a run.json."""
@@ -22,3 +33,4 @@ class SweepSummary(Callback):
         print(f"routesim: sweep finished: {done}/{len(jobs)} runs complete in {root}"
               f"{'' if done == len(jobs) else f' ({len(jobs) - done} incomplete)'}; "
               f"analyse with: routesim-analyze {root}", flush=True)
+

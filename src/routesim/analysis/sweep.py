@@ -65,3 +65,18 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
             frames[name].append(frame)
     tables = {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in frames.items()}
     return Sweep(runs=pd.DataFrame(rows), tables=tables, broken=broken, experiment=experiment)
+
+
+def latest_sweep(experiment: str, root: str | Path = "results/sweeps") -> Path:
+    """The sweep folder a notebook should read.
+
+    ``$ROUTESIM_SWEEP`` if set, else the newest sweep of ``experiment`` under ``root``.
+    """
+    import os
+
+    if os.environ.get("ROUTESIM_SWEEP"):
+        return Path(os.environ["ROUTESIM_SWEEP"])
+    found = sorted(Path(root, experiment).glob("*/multirun.yaml"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise FileNotFoundError(f"no sweep of {experiment} under {root}; run `routesim experiment={experiment}`")
+    return found[-1].parent

@@ -1,0 +1,24 @@
+# %% [markdown]
+# # H3: how much enterprise traffic do cheap overseas models take?
+#
+# Overseas parity at deep discounts (overseas_surge) and export controls against the baseline.
+# Reads the newest sweep of `routesim experiment=h3_overseas_share` (or `ROUTESIM_SWEEP`) through the
+# public API; runs no simulation of its own.
+
+# %%
+from routesim.analysis.hypotheses import evaluate
+from routesim.analysis.plots import sweep_overseas
+from routesim.analysis.sweep import latest_sweep, load_sweep
+
+sweep = load_sweep(latest_sweep("h3_overseas_share"))
+print(f"{len(sweep.runs)} runs; broken: {len(sweep.broken)}")
+
+# %% [markdown]
+# ## The claims, tested (paired by seed, Holm-adjusted)
+
+# %%
+table = evaluate(sweep, sweep.experiment['hypotheses'], sweep.experiment.get('alpha', 0.05))
+table[['hypothesis', 'claim', 'estimate', 'ci_low', 'ci_high', 'test', 'p_adjusted', 'verdict', 'n']]
+
+# %%
+sweep_overseas(sweep.tables['tiers'])

@@ -1,0 +1,27 @@
+# %% [markdown]
+# # H6: does a frontier price war win back share but not revenue?
+#
+# Frontier list prices halved from 2026-01 and reactive pricing by every lab, against the baseline.
+# Reads the newest sweep of `routesim experiment=h6_price_war` (or `ROUTESIM_SWEEP`) through the
+# public API; runs no simulation of its own.
+
+# %%
+from routesim.analysis.hypotheses import evaluate
+from routesim.analysis.plots import sweep_revenue, sweep_tier_shares
+from routesim.analysis.sweep import latest_sweep, load_sweep
+
+sweep = load_sweep(latest_sweep("h6_price_war"))
+print(f"{len(sweep.runs)} runs; broken: {len(sweep.broken)}")
+
+# %% [markdown]
+# ## The claims, tested (paired by seed, Holm-adjusted)
+
+# %%
+table = evaluate(sweep, sweep.experiment['hypotheses'], sweep.experiment.get('alpha', 0.05))
+table[['hypothesis', 'claim', 'estimate', 'ci_low', 'ci_high', 'test', 'p_adjusted', 'verdict', 'n']]
+
+# %%
+sweep_tier_shares(sweep.tables['tiers'])
+
+# %%
+sweep_revenue(sweep.tables['providers'])

@@ -1,0 +1,27 @@
+# %% [markdown]
+# # H7: does cheaper routing raise demand (a rebound)?
+#
+# Task volume with and without routing, at the sourced price elasticity 0.3.
+# Reads the newest sweep of `routesim experiment=h7_rebound` (or `ROUTESIM_SWEEP`) through the
+# public API; runs no simulation of its own.
+
+# %%
+from routesim.analysis.hypotheses import evaluate
+from routesim.analysis.plots import sweep_adoption, sweep_savings
+from routesim.analysis.sweep import latest_sweep, load_sweep
+
+sweep = load_sweep(latest_sweep("h7_rebound"))
+print(f"{len(sweep.runs)} runs; broken: {len(sweep.broken)}")
+
+# %% [markdown]
+# ## The claims, tested (paired by seed, Holm-adjusted)
+
+# %%
+table = evaluate(sweep, sweep.experiment['hypotheses'], sweep.experiment.get('alpha', 0.05))
+table[['hypothesis', 'claim', 'estimate', 'ci_low', 'ci_high', 'test', 'p_adjusted', 'verdict', 'n']]
+
+# %%
+sweep_adoption(sweep.tables['market'])
+
+# %%
+sweep_savings(sweep.tables['enterprises'])

@@ -1,0 +1,24 @@
+# %% [markdown]
+# # H8: Anthropic vs OpenAI, and how routing moves them
+#
+# Revenue shares of the two labs with and without routing.
+# Reads the newest sweep of `routesim experiment=h8_lab_ordering` (or `ROUTESIM_SWEEP`) through the
+# public API; runs no simulation of its own.
+
+# %%
+from routesim.analysis.hypotheses import evaluate
+from routesim.analysis.plots import sweep_revenue
+from routesim.analysis.sweep import latest_sweep, load_sweep
+
+sweep = load_sweep(latest_sweep("h8_lab_ordering"))
+print(f"{len(sweep.runs)} runs; broken: {len(sweep.broken)}")
+
+# %% [markdown]
+# ## The claims, tested (paired by seed, Holm-adjusted)
+
+# %%
+table = evaluate(sweep, sweep.experiment['hypotheses'], sweep.experiment.get('alpha', 0.05))
+table[['hypothesis', 'claim', 'estimate', 'ci_low', 'ci_high', 'test', 'p_adjusted', 'verdict', 'n']]
+
+# %%
+sweep_revenue(sweep.tables['providers'])
