@@ -1,7 +1,7 @@
 # %% [markdown]
 # # H1: does routing lower frontier providers' revenue per task?
 #
-# Reads a finished sweep of `routesim experiment=h1_frontier_revenue` (the newest under
+# Reads a finished sweep of `routesim +experiment=h1_frontier_revenue` (the newest under
 # `results/sweeps/h1_frontier_revenue/`, or the folder in `ROUTESIM_SWEEP`) through the public
 # API, tests the experiment's claims on paired seeds and draws the main pictures. It runs no
 # simulation of its own.

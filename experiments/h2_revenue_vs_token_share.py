@@ -3,7 +3,7 @@
 #
 # The article says routing affects revenue rather than market share. The metric is the
 # frontier tier's revenue share minus its token share; the claim is that routing lowers it.
-# Reads the newest sweep of `routesim experiment=h2_revenue_vs_token_share` (or `ROUTESIM_SWEEP`) through the
+# Reads the newest sweep of `routesim +experiment=h2_revenue_vs_token_share` (or `ROUTESIM_SWEEP`) through the
 # public API; runs no simulation of its own.
 
 # %%

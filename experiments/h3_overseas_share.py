@@ -2,7 +2,7 @@
 # # H3: how much enterprise traffic do cheap overseas models take?
 #
 # Overseas parity at deep discounts (overseas_surge) and export controls against the baseline.
-# Reads the newest sweep of `routesim experiment=h3_overseas_share` (or `ROUTESIM_SWEEP`) through the
+# Reads the newest sweep of `routesim +experiment=h3_overseas_share` (or `ROUTESIM_SWEEP`) through the
 # public API; runs no simulation of its own.
 
 # %%

@@ -2,7 +2,7 @@
 # # H4: does routing push back the labs' break-even?
 #
 # Cash at the end of 2030 and the first month of positive operating income, with and without routing.
-# Reads the newest sweep of `routesim experiment=h4_break_even` (or `ROUTESIM_SWEEP`) through the
+# Reads the newest sweep of `routesim +experiment=h4_break_even` (or `ROUTESIM_SWEEP`) through the
 # public API; runs no simulation of its own.
 
 # %%

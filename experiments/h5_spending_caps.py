@@ -2,7 +2,7 @@
 # # H5: do spending caps plus routing prevent runaway spend?
 #
 # Runaway episodes (a bill above 3x budget) and spend above budget, hard caps against the baseline.
-# Reads the newest sweep of `routesim experiment=h5_spending_caps` (or `ROUTESIM_SWEEP`) through the
+# Reads the newest sweep of `routesim +experiment=h5_spending_caps` (or `ROUTESIM_SWEEP`) through the
 # public API; runs no simulation of its own.
 
 # %%

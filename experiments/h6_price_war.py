@@ -2,7 +2,7 @@
 # # H6: does a frontier price war win back share but not revenue?
 #
 # Frontier list prices halved from 2026-01 and reactive pricing by every lab, against the baseline.
-# Reads the newest sweep of `routesim experiment=h6_price_war` (or `ROUTESIM_SWEEP`) through the
+# Reads the newest sweep of `routesim +experiment=h6_price_war` (or `ROUTESIM_SWEEP`) through the
 # public API; runs no simulation of its own.
 
 # %%

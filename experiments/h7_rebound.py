@@ -2,7 +2,7 @@
 # # H7: does cheaper routing raise demand (a rebound)?
 #
 # Task volume with and without routing, at the sourced price elasticity 0.3.
-# Reads the newest sweep of `routesim experiment=h7_rebound` (or `ROUTESIM_SWEEP`) through the
+# Reads the newest sweep of `routesim +experiment=h7_rebound` (or `ROUTESIM_SWEEP`) through the
 # public API; runs no simulation of its own.
 
 # %%

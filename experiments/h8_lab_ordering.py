@@ -2,7 +2,7 @@
 # # H8: Anthropic vs OpenAI, and how routing moves them
 #
 # Revenue shares of the two labs with and without routing.
-# Reads the newest sweep of `routesim experiment=h8_lab_ordering` (or `ROUTESIM_SWEEP`) through the
+# Reads the newest sweep of `routesim +experiment=h8_lab_ordering` (or `ROUTESIM_SWEEP`) through the
 # public API; runs no simulation of its own.
 
 # %%

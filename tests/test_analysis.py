@@ -83,7 +83,7 @@ def test_evaluate_pairs_by_seed_and_gives_verdicts():
 
 def test_analyze_end_to_end_on_a_small_sweep(tmp_path):
     sweep = tmp_path / "sweep"
-    cmd = [str(BIN / "routesim"), "experiment=h1_frontier_revenue", "market=tiny", "population=tiny", "fitted=none",
+    cmd = [str(BIN / "routesim"), "+experiment=h1_frontier_revenue", "market=tiny", "population=tiny", "fitted=none",
            "end=2025-12", "experiment.hypotheses.0.start=2025-01", "experiment.hypotheses.0.end=2025-12",
            "adoption.initial_share=0.5", "seed=range(0,5)", f"hydra.sweep.dir={sweep}"]
     assert subprocess.run(cmd, capture_output=True, text=True, timeout=600).returncode == 0
@@ -113,7 +113,7 @@ def test_every_experiment_runs_and_analyzes(tmp_path):
     conf = Path(__file__).parents[1] / "conf" / "experiment"
     for exp in sorted(p.stem for p in conf.glob("*.yaml")):
         sweep = tmp_path / exp
-        cmd = [str(BIN / "routesim"), f"experiment={exp}", "population.n_enterprises=300", "end=2030-12",
+        cmd = [str(BIN / "routesim"), f"+experiment={exp}", "population.n_enterprises=300", "end=2030-12",
                "seed=range(0,3)", f"hydra.sweep.dir={sweep}"]
         assert subprocess.run(cmd, capture_output=True, text=True, timeout=900).returncode == 0, exp
         proc = subprocess.run([str(BIN / "routesim-analyze"), str(sweep)], capture_output=True, text=True)

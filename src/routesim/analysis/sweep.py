@@ -78,5 +78,5 @@ def latest_sweep(experiment: str, root: str | Path = "results/sweeps") -> Path:
         return Path(os.environ["ROUTESIM_SWEEP"])
     found = sorted(Path(root, experiment).glob("*/multirun.yaml"), key=lambda p: p.stat().st_mtime)
     if not found:
-        raise FileNotFoundError(f"no sweep of {experiment} under {root}; run `routesim experiment={experiment}`")
+        raise FileNotFoundError(f"no sweep of {experiment} under {root}; run `routesim +experiment={experiment}`")
     return found[-1].parent
