@@ -10,6 +10,7 @@ simulating.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def run_and_write(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 
     started = time.perf_counter()
     config = to_config(cfg)
+    if config.output.fail_for_testing:
+        raise RuntimeError("output.fail_for_testing is set: this run fails on purpose")
     results = simulate(config)
     written = time.perf_counter()
     write_tables(results, out_dir)
@@ -56,6 +59,7 @@ def run_and_write(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             plot(results).savefig(out_dir / f"{name}.png", dpi=110)
     plots_done = time.perf_counter()
     meta = results.metadata
+    meta["status"] = "complete"
     meta["git_commit"] = git_commit()
     meta["output_dir"] = str(out_dir)
     meta["timings_s"].update({"write_tables": tables_done - written, "plots": plots_done - tables_done,
@@ -89,17 +93,65 @@ def calibration_trial(cfg: DictConfig, out_dir: Path) -> float:
     return loss
 
 
+def completed_run(out_dir: Path, cfg: DictConfig) -> bool:
+    """Whether ``out_dir`` already holds this very run, complete (resuming a sweep).
+
+    A run is complete when its run.json (written last) says so; a folder holding a different
+    configuration is an error, never silently reused.
+    """
+    from routesim.results import RUN_FILE
+
+    meta_file = out_dir / RUN_FILE
+    if not meta_file.exists():
+        return False
+    meta = json.loads(meta_file.read_text())
+    if meta.get("status") == "failed":
+        return False
+    done = meta.get("config")
+    wanted = dataclasses.asdict(to_config(cfg))
+    if done != json.loads(json.dumps(wanted, default=str)):
+        raise ConfigError(f"{out_dir} already holds a run of a different configuration; "
+                          "give the sweep a new hydra.sweep.dir (or hydra.run.dir).")
+    return True
+
+
+def record_failure(out_dir: Path, exc: BaseException) -> None:
+    """Write run.json with the error of a run that failed.
+
+    The sweep goes on, the analysis lists the run as broken, a rerun of the sweep retries it.
+    """
+    from routesim.results import write_metadata
+
+    meta: dict[str, Any] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "git_commit": git_commit()}
+    if HydraConfig.initialized():
+        meta["overrides"] = list(HydraConfig.get().overrides.task)
+    write_metadata(meta, out_dir)
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _main(cfg: DictConfig) -> float | None:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
+    sweeping = hc.mode is not None and hc.mode.name == "MULTIRUN"
     try:
         if cfg.calibration.enabled:
             return calibration_trial(cfg, out_dir)
+        if completed_run(out_dir, cfg):
+            log.info("%s is complete already: skipped", out_dir)
+            return None
+        for stale in out_dir.glob(".*.tmp"):  # left by a run killed while writing
+            stale.unlink()
         meta = run_and_write(cfg, out_dir)
     except ConfigError as exc:
         print(f"routesim: invalid configuration: {exc}", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:
+        if not sweeping:
+            raise
+        record_failure(out_dir, exc)  # one failed run must not stop or corrupt the others
+        log.error("run failed, recorded in %s/run.json: %s", out_dir, exc)
+        return None
     log.info("wrote %s (simulated in %.2f s)", out_dir, meta["timings_s"]["simulate"])
     return None
 

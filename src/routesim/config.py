@@ -632,6 +632,8 @@ class OutputConfig:
 
     enterprise_panel: bool = False
     plots: bool = True
+    # make the run raise before simulating: to test how sweeps handle a failed run
+    fail_for_testing: bool = False
 
 
 @dataclass

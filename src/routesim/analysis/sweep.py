@@ -7,6 +7,7 @@ broken, with the reason, and skipped.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,15 +43,20 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
     rows, frames, broken = [], {name: [] for name in TABLES}, []
     experiment: dict = {}
     for i, folder in enumerate(folders):
+        meta_file = folder / RUN_FILE
+        try:
+            recorded = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+        except ValueError:
+            recorded = {"status": "failed", "error": "run.json is not valid JSON"}
+        if recorded.get("status") == "failed":
+            broken.append((str(folder.relative_to(path)), recorded.get("error", "failed")))
+            continue
         try:
             res = load_run(folder)
         except Exception as exc:  # noqa: BLE001 - a broken run is reported, whatever broke it
             broken.append((str(folder.relative_to(path)), f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
             continue
         meta = res.metadata
-        if "error" in meta:
-            broken.append((str(folder.relative_to(path)), meta["error"]))
-            continue
         experiment = experiment or meta.get("config", {}).get("experiment", {})
         run = {"run": i, "scenario": meta.get("scenario"), "seed": meta.get("seed"),
                "overrides": " ".join(o for o in meta.get("overrides", []) if not o.startswith(("seed=", "scenario="))),
