@@ -30,7 +30,8 @@ test: $(VENV)/.dev  ## install, then run lint and the test suite (not the slow t
 	$(BIN)/ruff check src tests benchmarks experiments
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
-test-slow: $(VENV)/.dev  ## the slow and statistical tests only
+test-slow: $(VENV)/.dev  ## the slow and statistical tests only (installs the cluster launchers too)
+	$(BIN)/python -m pip install --quiet -e ".[dev,cluster]"
 	$(BIN)/python -m pytest -m slow $(ARGS)
 
 lint: $(VENV)/.dev  ## ruff

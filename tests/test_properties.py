@@ -1,0 +1,111 @@
+"""Property-based checks on randomly generated small markets and populations (hypothesis).
+
+The default suite runs a bounded number of examples; the slow suite runs many more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from omegaconf import OmegaConf
+
+from reference import reference_run
+from routesim import simulate
+from routesim.compose import compose_dict
+from routesim.config import to_config
+from routesim.metrics import build_tables
+from routesim.model import MarketModel
+from routesim.results import TABLES, load_run, write_metadata, write_tables
+
+FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def markets(draw, plain: bool = False):
+    """A random small market and population on the default config's behaviours."""
+    cfg = OmegaConf.to_container(compose_dict(["market=tiny", "population=tiny", "fitted=none"]))
+    n_prov = draw(st.integers(1, 3))
+    providers = {f"p{j}": {"origin": draw(st.sampled_from(["US", "CN", "EU"])) if j else "US",
+                           "serving_cost_fraction": draw(st.floats(0.1, 0.9))} for j in range(n_prov)}
+    models = {}
+    for j in range(draw(st.integers(1, 5))):
+        models[f"m{j}"] = {"provider": f"p{draw(st.integers(0, n_prov - 1))}",
+                           "tier": draw(st.sampled_from(["frontier", "budget", "overseas"])),
+                           "release": draw(st.sampled_from(["2020-01", "2024-02", "2024-04"])),
+                           "price_in_usd_per_mtok": draw(st.floats(0.05, 20)),
+                           "price_out_usd_per_mtok": draw(st.floats(0.1, 60)),
+                           "capability": draw(st.floats(0.2, 0.99)),
+                           "output_tokens_multiplier": draw(st.sampled_from([1.0, 2.5]))}
+    models["flag"] = {"provider": "p0", "tier": "frontier", "release": "2020-01", "price_in_usd_per_mtok": 3.0,
+                      "price_out_usd_per_mtok": 15.0, "capability": draw(st.floats(0.6, 0.99))}
+    cfg["market"] = {"name": "random", "providers": providers, "models": models, "trends": {"start": "2099-01"}}
+    pop = cfg["population"]
+    pop["n_enterprises"] = draw(st.integers(5, 40))
+    pop["n_segments"] = draw(st.integers(1, 4))
+    pop["preferred_vendor_weights"] = {"p0": 1.0}
+    pop["requirement_low"] = draw(st.floats(0.0, 0.9))
+    pop["requirement_high"] = draw(st.floats(pop["requirement_low"], 0.99))
+    cfg["end"] = "2024-06"
+    cfg["seed"] = draw(st.integers(0, 1000))
+    cfg["router"]["policy"] = draw(st.sampled_from(["single", "threshold", "cost_optimal", "cascade", "learned",
+                                                    "logit"]))
+    cfg["adoption"]["initial_share"] = draw(st.floats(0.0, 1.0))
+    cfg["demand"]["price_elasticity"] = draw(st.sampled_from([0.0, 0.3, 1.0]))
+    cfg["budget"]["enabled"] = draw(st.booleans())
+    cfg["switching"]["enabled"] = draw(st.booleans())
+    return cfg
+
+
+@FAST
+@given(cfg=markets())
+def test_random_markets_keep_their_invariants_and_match_the_reference(cfg):
+    config = to_config(cfg)
+    res = simulate(config)  # raises if an invariant breaks
+    for name, key in (("providers", "revenue_usd"), ("tiers", "revenue_usd")):
+        frame = getattr(res, name)
+        totals = frame.groupby("month")[key].sum()
+        shares = frame.groupby("month")["revenue_share"].sum()
+        assert np.allclose(shares[totals > 0], 1.0)
+    model = MarketModel(config).run()
+    ref = reference_run(config)
+    ent = build_tables(model)["enterprises"]
+    for column in ("spend_usd", "tasks_served", "tasks_unmet", "adopters", "router_fees_usd"):
+        np.testing.assert_allclose(ent[column].to_numpy(), ref[column], rtol=1e-9, atol=1e-9, err_msg=column)
+
+
+@FAST
+@given(cfg=markets(), data=st.data())
+def test_cost_optimal_never_costs_more_when_the_flagship_meets_the_requirement(cfg, data):
+    # an oracle router, no fees, requirements the flagship meets on every segment
+    cfg["router"].update(policy="cost_optimal", fee_share_of_spend=0.0, fee_usd_per_1k_requests=0.0,
+                         integration_cost_usd=0.0)
+    cfg["population"].update(requirement_low=0.0, requirement_high=data.draw(st.floats(0.0, 0.05)))
+    cfg["market"]["models"]["flag"]["capability"] = 0.99
+    cfg["access"].update(overseas_risk_premium=0.0, overseas_quality_discount=0.0)
+    cfg["budget"]["enabled"] = False
+    res = simulate(to_config(cfg))
+    ent = res.enterprises
+    assert (ent["savings_usd"] >= -1e-9 * ent["no_routing_spend_usd"].max()).all()
+
+
+@FAST
+@given(cfg=markets())
+def test_tables_round_trip_through_parquet_exactly(cfg, tmp_path_factory):
+    res = simulate(to_config(cfg))
+    out = tmp_path_factory.mktemp("run")
+    write_tables(res, out)
+    write_metadata(res.metadata, out)
+    back = load_run(out)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(res, name), check_exact=True)
+
+
+@pytest.mark.slow
+@SLOW
+@given(cfg=markets())
+def test_many_random_markets_keep_their_invariants(cfg):
+    simulate(to_config(cfg))
