@@ -71,3 +71,23 @@ def test_wrong_type_is_refused_at_compose_time():
 
 def test_seed_zero_is_a_seed():
     assert compose(["market=tiny", "population=tiny", "fitted=none", "seed=0"]).seed == 0
+
+
+def test_catalogue_with_a_missing_field_or_a_misspelt_one_names_it():
+    from omegaconf import OmegaConf
+
+    from routesim.compose import compose_dict
+    from routesim.config import to_config
+
+    base = OmegaConf.to_container(compose_dict(["market=tiny", "population=tiny", "fitted=none"]))
+    missing = {**base, "market": {**base["market"], "models": {**base["market"]["models"]}}}
+    missing["market"]["models"]["small"] = {k: v for k, v in base["market"]["models"]["small"].items()
+                                            if k != "capability"}
+    with pytest.raises(ConfigError, match="market.models.small.capability"):
+        to_config(missing)
+    typo = OmegaConf.to_container(compose_dict(["market=tiny", "population=tiny", "fitted=none"]))
+    typo["market"]["models"]["small"]["capabilty"] = 0.5
+    with pytest.raises(ConfigError, match="market.models.small.capabilty"):
+        to_config(typo)
+    with pytest.raises(ConfigError, match=r"scenario.shocks\[0\].target \(model\).*'ghost'.*big, cheap, small"):
+        to_config({**base, "scenario": {"shocks": [{"month": "2024-01", "target": "model:ghost"}]}})
