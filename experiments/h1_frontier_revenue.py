@@ -9,7 +9,7 @@
 # %%
 import matplotlib.pyplot as plt
 
-from routesim.analysis.hypotheses import evaluate, pairs
+from routesim.analysis.hypotheses import claims_table, pairs
 from routesim.analysis.plots import sweep_revenue, sweep_tier_shares
 from routesim.analysis.sweep import latest_sweep, load_sweep
 
@@ -24,8 +24,7 @@ print(f"{len(sweep.runs)} runs from {root}; broken: {len(sweep.broken)}")
 # the Holm-adjusted p-value.
 
 # %%
-table = evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))
-table[["hypothesis", "claim", "estimate", "ci_low", "ci_high", "test", "p_adjusted", "verdict", "n"]]
+claims_table(sweep)
 
 # %% [markdown]
 # ## Paired differences, seed by seed

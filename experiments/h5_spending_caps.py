@@ -8,7 +8,7 @@
 # %%
 import matplotlib.pyplot as plt
 
-from routesim.analysis.hypotheses import evaluate
+from routesim.analysis.hypotheses import claims_table
 from routesim.analysis.sweep import latest_sweep, load_sweep
 
 
@@ -26,8 +26,7 @@ print(f"{len(sweep.runs)} runs; broken: {len(sweep.broken)}")
 # ## The claims, tested (paired by seed, Holm-adjusted)
 
 # %%
-table = evaluate(sweep, sweep.experiment['hypotheses'], sweep.experiment.get('alpha', 0.05))
-table[['hypothesis', 'claim', 'estimate', 'ci_low', 'ci_high', 'test', 'p_adjusted', 'verdict', 'n']]
+claims_table(sweep)
 
 # %%
 runaway_chart(sweep.tables['enterprises'])

@@ -6,7 +6,7 @@
 # public API; runs no simulation of its own.
 
 # %%
-from routesim.analysis.hypotheses import evaluate
+from routesim.analysis.hypotheses import claims_table
 from routesim.analysis.plots import sweep_adoption, sweep_savings
 from routesim.analysis.sweep import latest_sweep, load_sweep
 
@@ -17,8 +17,7 @@ print(f"{len(sweep.runs)} runs; broken: {len(sweep.broken)}")
 # ## The claims, tested (paired by seed, Holm-adjusted)
 
 # %%
-table = evaluate(sweep, sweep.experiment['hypotheses'], sweep.experiment.get('alpha', 0.05))
-table[['hypothesis', 'claim', 'estimate', 'ci_low', 'ci_high', 'test', 'p_adjusted', 'verdict', 'n']]
+claims_table(sweep)
 
 # %%
 sweep_adoption(sweep.tables['market'])
