@@ -42,7 +42,6 @@ def git_commit(repo: Path = CONF_DIR.parent) -> str:
 
 def run_and_write(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Validate, simulate, and write tables, plots and run.json (last) into ``out_dir``."""
-    from routesim.analysis.plots import RUN_PLOTS
     from routesim.results import write_metadata, write_tables
     from routesim.simulation import simulate
 
@@ -55,6 +54,8 @@ def run_and_write(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     write_tables(results, out_dir)
     tables_done = time.perf_counter()
     if config.output.plots:
+        from routesim.analysis.plots import RUN_PLOTS  # matplotlib only when plotting
+
         for name, plot in RUN_PLOTS.items():
             plot(results).savefig(out_dir / f"{name}.png", dpi=110)
     plots_done = time.perf_counter()
