@@ -31,7 +31,6 @@ import numpy as np
 from scipy import special
 
 NO_MODEL = -1
-N_ACCESS_CLASSES = 2  # 0: domestic models only; 1: overseas models allowed too
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,6 @@ class RouteRequest:
     # (n, K) the requirement a learned router applies, see learned_requirement()
     learned_requirement: np.ndarray | None = None
     params: RouterParams = RouterParams()
-
-    @property
-    def n_rows(self) -> int:
-        """Number of (enterprise, segment) rows."""
-        return len(self.industry) * self.cost.shape[1]
 
     @functools.cached_property
     def search_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,10 +117,6 @@ class Plan:
     def served(self) -> np.ndarray:
         """(n, K) whether the row calls any model."""
         return self.model[..., 0] >= 0 if self.model.shape[-1] == 1 else (self.model >= 0).any(axis=-1)
-
-    def take(self, mask: np.ndarray) -> Plan:
-        """The plan of the enterprises in ``mask`` (n,) only."""
-        return Plan(model=self.model[mask], weight=self.weight[mask])
 
 
 def perceive(cost: np.ndarray, success: np.ndarray, capability: np.ndarray, difficulty: np.ndarray,
