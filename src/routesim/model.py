@@ -106,6 +106,7 @@ class Month:
     perceived_cost: np.ndarray  # (2, I, K, M) by overseas access
     perceived_success: np.ndarray  # (2, I, K, M)
     price_factor: np.ndarray  # (M,) pricing strategies' multiplier on list prices
+    difficulty: np.ndarray  # (I, K) segment difficulties this month
 
 
 class MarketModel(mesa.Model):
@@ -238,13 +239,14 @@ class MarketModel(mesa.Model):
         t, cat, cfg = self.t, self.catalog, self.cfg
         self._set_prices()
         factor = self.price_multiplier[cat.model_provider, cat.model_tier].copy()
-        menu = month_menu(self.workload, cat, t, factor, self.books.serving_fraction[t][cat.model_provider])
+        workload = self.workload.at(t)  # once a month: difficulties and tokens of month t
+        menu = month_menu(workload, cat, t, factor, self.books.serving_fraction[t][cat.model_provider])
         seen_cost, seen_success = perceive(
-            menu.cost_per_task, menu.success, cat.capability[t], self.workload.at(t).difficulty,
+            menu.cost_per_task, menu.success, cat.capability[t], workload.difficulty,
             cat.model_overseas, cfg.workload.success_slope, cfg.access.overseas_risk_premium,
             cfg.access.overseas_quality_discount)
         return Month(t=t, menu=menu, flagships=cat.flagships(t), perceived_cost=seen_cost,
-                     perceived_success=seen_success, price_factor=factor)
+                     perceived_success=seen_success, price_factor=factor, difficulty=workload.difficulty)
 
     def route_request(self, month: Month) -> RouteRequest:
         """The month's routing problem for all enterprises, with their current vendors."""
@@ -264,7 +266,7 @@ class MarketModel(mesa.Model):
         return RouteRequest(
             cost=menu.cost_per_task, success=menu.success, perceived_cost=seen_cost,
             perceived_success=seen_success, eligible=eligible,
-            difficulty=self.workload.at(month.t).difficulty, model_provider=cat.model_provider,
+            difficulty=month.difficulty, model_provider=cat.model_provider,
             industry=pop.industry, access=choice_class, requirement=pop.requirement,
             flagship=month.flagships[preferred], preferred=preferred,
             learned_requirement=self.learned_requirement,

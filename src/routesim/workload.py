@@ -118,7 +118,7 @@ def month_menu(workload: Workload, catalog: Catalog, t: int, price_factor: np.nd
     strategy); ``serving_fraction`` (M,) is each model's serving cost per token as a share
     of its launch list price (0 if not given).
     """
-    workload = workload.at(t)
+    workload = workload.at(t)  # a no-op copy when the caller already passed month t's workload
     tin = workload.tokens_in[:, :, None]
     tout = workload.tokens_out[:, :, None] * catalog.output_tokens_multiplier[None, None, :]
     price_in, price_out = catalog.price_in[t], catalog.price_out[t]

@@ -20,6 +20,15 @@ def _month_axis(ax) -> None:
     ax.grid(True, alpha=0.3)
 
 
+def _finish(ax, ylabel: str, title: str, legend_cols: int = 1) -> None:
+    """The labelling every over-time run plot shares."""
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("month")
+    ax.set_title(title)
+    ax.legend(ncols=legend_cols, fontsize="small")
+    _month_axis(ax)
+
+
 def revenue_by_provider(providers: pd.DataFrame) -> Figure:
     """Monthly enterprise-API revenue of each provider over time (USD millions)."""
     fig = Figure(figsize=(9, 5), layout="constrained")
@@ -28,11 +37,7 @@ def revenue_by_provider(providers: pd.DataFrame) -> Figure:
     order = wide.sum().sort_values(ascending=False).index
     for name in order:
         ax.plot(wide.index, wide[name], label=name, linewidth=1.8)
-    ax.set_ylabel("API revenue (USD millions per month)")
-    ax.set_xlabel("month")
-    ax.set_title("Revenue by provider")
-    ax.legend(ncols=2, fontsize="small")
-    _month_axis(ax)
+    _finish(ax, "API revenue (USD millions per month)", "Revenue by provider", legend_cols=2)
     return fig
 
 
@@ -46,12 +51,8 @@ def revenue_vs_token_share(tiers: pd.DataFrame) -> Figure:
                 label=f"{tier}: revenue share")
         ax.plot(frame["month"], 100 * frame["token_share"], color=color, linewidth=1.5,
                 linestyle="--", label=f"{tier}: token share")
-    ax.set_ylabel("share of market (%)")
-    ax.set_xlabel("month")
     ax.set_ylim(0, 100)
-    ax.set_title("Revenue share vs token share by tier")
-    ax.legend(ncols=3, fontsize="small")
-    _month_axis(ax)
+    _finish(ax, "share of market (%)", "Revenue share vs token share by tier", legend_cols=3)
     return fig
 
 
