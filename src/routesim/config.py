@@ -8,6 +8,7 @@ message names the key and the values it may take. Nothing here imports Mesa or s
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -697,6 +698,14 @@ def to_config(cfg: Config | DictConfig | dict[str, Any]) -> Config:
     if isinstance(cfg, Config):
         return cfg
     try:
+        if isinstance(cfg, DictConfig) and OmegaConf.get_type(cfg) is Config:
+            # composed against config_schema: already type-checked, so build it directly (0.01 s
+            # instead of 0.17 s for re-merging the catalogue into a fresh schema), then refuse
+            # keys a `+key=value` override added, which to_object would drop silently
+            obj = OmegaConf.to_object(cfg)
+            assert isinstance(obj, Config)
+            _refuse_unknown_keys(OmegaConf.to_container(cfg, resolve=True), obj, "")
+            return obj
         base = OmegaConf.structured(Config)
         plain = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
         merged = OmegaConf.merge(base, plain)
@@ -707,6 +716,22 @@ def to_config(cfg: Config | DictConfig | dict[str, Any]) -> Config:
         raise ConfigError(_omegaconf_message(exc)) from exc
     assert isinstance(obj, Config)
     return obj
+
+
+def _refuse_unknown_keys(plain: Any, obj: Any, key: str) -> None:
+    """Raise ConfigError naming the first key of ``plain`` that the schema of ``obj`` lacks."""
+    if dataclasses.is_dataclass(obj) and isinstance(plain, dict):
+        names = [f.name for f in dataclasses.fields(obj)]
+        for k, value in plain.items():
+            if k not in names:
+                raise ConfigError(f"{key}{k}: unknown key; allowed: {', '.join(names)}.")
+            _refuse_unknown_keys(value, getattr(obj, k), f"{key}{k}.")
+    elif isinstance(obj, dict) and isinstance(plain, dict):  # free keys (model ids, weights, ...)
+        for k, value in plain.items():
+            _refuse_unknown_keys(value, obj.get(k), f"{key}{k}.")
+    elif isinstance(obj, list) and isinstance(plain, list):
+        for j, (p, o) in enumerate(zip(plain, obj, strict=True)):
+            _refuse_unknown_keys(p, o, f"{key.rstrip('.')}[{j}].")
 
 
 def _omegaconf_message(exc: Exception) -> str:
