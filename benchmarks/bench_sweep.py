@@ -28,6 +28,13 @@ def sweep(runs: int, end: str, launcher: list[str], folder: Path) -> float:
     return time.perf_counter() - started
 
 
+def mean_work(folder: Path) -> float:
+    """Mean seconds a sweep's runs spent validating, simulating and writing (from run.json)."""
+    work = [t["validate_simulate_tabulate"] + t["write_tables"]
+            for t in (json.loads(f.read_text())["timings_s"] for f in folder.glob("*/run.json"))]
+    return sum(work) / len(work)
+
+
 def startup_overhead(end: str) -> dict[str, float]:
     """Wall time of one `routesim` run minus the time spent simulating and writing."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,14 +56,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         serial = sweep(args.runs, args.end, ["hydra/launcher=basic"], Path(tmp) / "serial")
         parallel = sweep(args.runs, args.end, [], Path(tmp) / "joblib")  # default: joblib, 2 workers
+        work = mean_work(Path(tmp) / "serial")
     speedup = serial / parallel
-    rows.append({"measure": "serial", "runs": args.runs, "seconds": serial, "runs_per_min": 60 * args.runs / serial})
+    in_sweep = serial / args.runs - work  # per run inside one process: composing the job, bookkeeping
+    rows.append({"measure": "serial", "runs": args.runs, "seconds": serial, "runs_per_min": 60 * args.runs / serial,
+                 "mean_work_s": work, "in_sweep_overhead_s": in_sweep})
     rows.append({"measure": "joblib_2", "runs": args.runs, "seconds": parallel,
                  "runs_per_min": 60 * args.runs / parallel, "speedup": speedup, "efficiency": speedup / 2})
     overhead = startup_overhead(args.end)
     rows.append({"measure": "single_run", **overhead})
     print(f"{args.runs}-run sweep, default market (10,000 enterprises) to {args.end}:")
-    print(f"  serial (one process): {serial:.1f} s = {60 * args.runs / serial:.0f} runs/min")
+    print(f"  serial (one process): {serial:.1f} s = {60 * args.runs / serial:.0f} runs/min; per run "
+          f"{work:.2f} s simulating and writing + {in_sweep:.2f} s overhead (composing the job, bookkeeping)")
     print(f"  joblib, 2 workers:    {parallel:.1f} s = {60 * args.runs / parallel:.0f} runs/min; "
           f"speed-up {speedup:.2f}, parallel efficiency {speedup / 2:.0%}")
     print(f"one run as a command: {overhead['run_wall_s']:.2f} s wall, {overhead['run_work_s']:.2f} s simulating "

@@ -28,7 +28,7 @@ def sigmoid(x: float) -> float:
 def flagship_of(cat, t: int, provider: int) -> int:
     best, best_key = -1, None
     for m in range(cat.n_models):
-        if (cat.model_provider[m] == provider and cat.model_tier[m] == 0 and cat.flagship_eligible[m]
+        if (cat.model_provider[m] == provider and cat.model_tier[m] != 1 and cat.flagship_eligible[m]
                 and cat.available[t, m]):
             key = (-float(cat.capability[t, m]), float(cat.price_in[t, m] + cat.price_out[t, m]))
             if best_key is None or key < best_key:
@@ -265,31 +265,36 @@ class Reference:
             switches = 0
             sw = cfg.switching
             draws = self.switch_rng.random(n)
-            if sw.enabled and t > 0:
-                for e in range(n):
-                    if (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months != 0:
+            for e in range(n):
+                ok = self.access(e, t)
+                forced = flags[self.preferred[e]] < 0 or (not ok and any(
+                    cat.model_overseas[m] for m in range(n_mod) if cat.model_provider[m] == self.preferred[e]))
+                periodic = (sw.enabled and t > 0
+                            and (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months == 0)
+                if not (forced or periodic):
+                    continue
+                utils = {}
+                for p in range(cat.n_providers):
+                    if flags[p] < 0 or (not ok and cat.model_overseas[flags[p]]):
                         continue
-                    utils = {}
-                    for p in range(cat.n_providers):
-                        if flags[p] < 0:
-                            continue
-                        i = int(pop.industry[e])
-                        succ = sum(w * menus[i][k][1][flags[p]] for k in range(n_seg))
-                        cost = sum(w * menus[i][k][0][flags[p]] for k in range(n_seg))
-                        u = sw.quality_weight * succ - sw.price_weight * math.log(cost)
-                        utils[p] = u + (sw.switching_cost if p == self.preferred[e] else 0.0)
-                    if not utils:
-                        continue
-                    top = max(utils.values())
-                    z = sum(math.exp(u - top) for u in utils.values())
-                    acc, chosen = 0.0, max(utils, key=utils.get)
-                    for p in sorted(utils):  # inverse CDF over providers in index order
-                        acc += math.exp(utils[p] - top) / z
-                        if draws[e] < acc:
-                            chosen = p
-                            break
-                    switches += chosen != self.preferred[e]
-                    self.preferred[e] = chosen
+                    i = int(pop.industry[e])
+                    # as the enterprise perceives them: seen cost and success of its access class
+                    succ = sum(w * menus[i][k][4 if ok else 1][flags[p]] for k in range(n_seg))
+                    cost = sum(w * menus[i][k][3 if ok else 0][flags[p]] for k in range(n_seg))
+                    u = sw.quality_weight * succ - sw.price_weight * math.log(cost)
+                    utils[p] = u + (sw.switching_cost if p == self.preferred[e] else 0.0)
+                if not utils:
+                    continue
+                top = max(utils.values())
+                z = sum(math.exp(u - top) for u in utils.values())
+                acc, chosen = 0.0, max(utils, key=utils.get)
+                for p in sorted(utils):  # inverse CDF over providers in index order
+                    acc += math.exp(utils[p] - top) / z
+                    if draws[e] < acc:
+                        chosen = p
+                        break
+                switches += chosen != self.preferred[e]
+                self.preferred[e] = chosen
 
             revenue, tokens, calls_m, serving_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
             tot: dict[str, float] = {}

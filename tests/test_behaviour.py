@@ -132,16 +132,53 @@ def with_rival(overrides):
 
 def test_switching_moves_customers_to_better_value_flagships():
     share = lambda r: r.providers.query("provider == 'rival'")["token_share"].iloc[-1]  # noqa: E731
-    stay = simulate(with_rival([*TINY, "scenario=no_routing"]))
-    move = simulate(with_rival([*TINY, "scenario=no_routing", "switching.enabled=true",
-                                "switching.switching_cost=0.5"]))
-    sticky = simulate(with_rival([*TINY, "scenario=no_routing", "switching.enabled=true",
-                                  "switching.switching_cost=100"]))
+    domestic = [*TINY, "scenario=no_routing", "population.industries.easy.overseas_allowed_share=0"]  # two labs
+    stay = simulate(with_rival(domestic))
+    move = simulate(with_rival([*domestic, "switching.enabled=true", "switching.switching_cost=0.5"]))
+    sticky = simulate(with_rival([*domestic, "switching.enabled=true", "switching.switching_cost=100"]))
     assert share(stay) == 0 and share(sticky) == 0
     # logit switching: P(leave) = 1 / (1 + e^(-(ln 5 - 0.5))) = 0.75 per review, P(come back) =
     # 1 / (1 + e^(ln 5 + 0.5)) = 0.11, so the rival's share tends to 0.75 / 0.86 = 0.87
     assert share(move) == pytest.approx(0.87, abs=0.08)
     assert move.enterprises["vendor_switches"].sum() > 0
+
+
+def vendor_history(overrides):
+    """(T, N) preferred provider index per month, and the model (for its population)."""
+    from routesim.model import MarketModel
+
+    model = MarketModel(compose([*overrides, "output.enterprise_panel=true"])).run()
+    return np.array([month["preferred"] for month in model.record.panel]), model
+
+
+OVERSEAS_VENDOR = [*TINY, "scenario=no_routing", "switching.enabled=true", "switching.switching_cost=0.5"]
+
+
+def test_overseas_labs_are_vendors_only_where_overseas_models_are_allowed():
+    history, model = vendor_history([*OVERSEAS_VENDOR, "access.ban_start=2025-01", "access.ban_share=1.0"])
+    labtwo = model.catalog.provider_ids.index("labtwo")
+    allowed = model.population.access == 1
+    ban = 12  # 2025-01 is the 13th month
+    assert (history[:ban][:, allowed] == labtwo).any()  # some allowed enterprises chose the CN lab ...
+    assert not (history[:, ~allowed] == labtwo).any()  # ... no one without access ever did
+    assert not (history[ban:] == labtwo).any()  # and the ban moved its customers in the ban month
+
+
+def test_customers_of_a_lab_left_without_an_everyday_model_move_that_month():
+    model_id = "cheap"  # labtwo's only model, retired from 2025-01 on
+    history, model = vendor_history([*OVERSEAS_VENDOR, "switching.reevaluation_months=12",
+                                     f"market.models.{model_id}.retire=2024-12"])
+    labtwo = model.catalog.provider_ids.index("labtwo")
+    assert (history[:12] == labtwo).any() and not (history[12:] == labtwo).any()
+    assert np.isfinite(model.spend).all()
+
+
+def test_a_higher_overseas_risk_premium_keeps_fewer_enterprises_on_overseas_labs():
+    def on_labtwo(premium):
+        history, model = vendor_history([*OVERSEAS_VENDOR, f"access.overseas_risk_premium={premium}"])
+        return (history[-1] == model.catalog.provider_ids.index("labtwo")).mean()
+
+    assert on_labtwo(0.0) > on_labtwo(1.0) > on_labtwo(5.0)
 
 
 @pytest.mark.parametrize("months", [1, 6])

@@ -103,8 +103,13 @@ def test_reference_cases_exercise_their_behaviour(name, column):
 def test_reference_cases_exercise_pricing():
     models = tables_of("tiny-price-war")["models"]
     assert models.groupby("month")["price_in_usd_per_mtok"].min().diff().lt(0).sum() >= 2  # repeated cuts
+    # with built-in routers everyone uses only its vendor's models: the overseas lab keeps
+    # selling after 2024-09 only because enterprises allowed overseas models chose it as vendor
     bundle = tables_of("tiny-bundle-surge")["providers"].set_index("month")
-    assert bundle.query("provider == 'labtwo'").loc["2024-09-01":, "tokens"].sum() == 0
+    assert bundle.query("provider == 'labtwo'").loc["2024-09-01":, "tokens"].sum() > 0
+    no_switching = build_tables(MarketModel(compose([*CASES["tiny-bundle-surge"], "switching.enabled=false"])).run())
+    labtwo = no_switching["providers"].set_index("month").query("provider == 'labtwo'")["tokens"]
+    assert labtwo.loc[:"2024-08-01"].sum() > 0 and labtwo.loc["2024-09-01":].sum() == 0  # nobody's vendor
 
 
 def test_reference_cases_exercise_policies():
@@ -115,5 +120,10 @@ def test_reference_cases_exercise_policies():
     assert not np.allclose(tables_of("tiny-learned")["enterprises"]["spend_usd"], base)
     logit_models = tables_of("tiny-logit")["models"]
     assert (logit_models.groupby("month")["revenue_usd"].apply(lambda r: (r > 0).sum()) == 3).all()
-    tiers = tables_of("tiny-access")["tiers"].query("tier == 'overseas'").set_index("month")["tasks"]
-    assert tiers.loc["2024-09-01":].mean() < tiers.loc[:"2024-08-01"].mean()
+    def overseas_tasks(extra=()):
+        tiers = build_tables(MarketModel(compose([*CASES["tiny-access"], *extra])).run())["tiers"]
+        return tiers.query("tier == 'overseas'").set_index("month")["tasks"]
+
+    banned, unbanned = overseas_tasks(), overseas_tasks(["access.ban_share=0"])  # same draws, no ban
+    assert banned.loc[:"2024-08-01"].equals(unbanned.loc[:"2024-08-01"])
+    assert banned.loc["2024-09-01":].sum() < unbanned.loc["2024-09-01":].sum()

@@ -46,13 +46,22 @@ class Catalog:
         """Number of providers."""
         return len(self.provider_ids)
 
+    @property
+    def provider_overseas(self) -> np.ndarray:
+        """(P,) bool: the provider sells overseas-tier models (its everyday model is one)."""
+        out = np.zeros(self.n_providers, dtype=bool)
+        out[self.model_provider[self.model_overseas]] = True
+        return out
+
     def flagships(self, t: int) -> np.ndarray:
         """Each provider's everyday model in month ``t``, -1 if it has none.
 
-        The everyday model is the most capable flagship-eligible frontier model on offer;
-        the cheaper one wins a tie, then the one listed first.
+        The everyday model is the most capable flagship-eligible model of the provider's top
+        tier on offer: frontier for a domestic lab, overseas for an overseas lab (all of whose
+        models are in that tier), never budget. The cheaper one wins a tie, then the one
+        listed first. Only enterprises allowed overseas models may pick an overseas lab.
         """
-        eligible = self.available[t] & self.flagship_eligible & (self.model_tier == 0)
+        eligible = self.available[t] & self.flagship_eligible & (self.model_tier != TIERS.index("budget"))
         out = np.full(self.n_providers, -1, dtype=np.int64)
         best: dict[int, tuple[float, float]] = {}
         for m in np.flatnonzero(eligible):
