@@ -77,3 +77,25 @@ def test_sweep_results_do_not_depend_on_worker_count(tmp_path):
             a = pd.read_parquet(tmp_path / "one" / str(job) / f"{name}.parquet")
             b = pd.read_parquet(tmp_path / "two" / str(job) / f"{name}.parquet")
             pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_calibration_sweep_then_refit_from_it(tmp_path):
+    """A small Optuna sweep writes a fit table per trial and the best parameters; the refit
+    from that sweep (--from-sweep) writes the 10-seed-style report without touching conf/."""
+    sweep = tmp_path / "cal"
+    proc = run("+calibrate=default", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.n_startup_trials=3",
+               "calibration.n_seeds=1", "population.n_enterprises=300", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 0, proc.stderr
+    assert "sweep finished: 3/3 runs complete" in proc.stdout
+    assert all((sweep / str(job) / "fit_table.csv").exists() for job in range(3))
+    fitted = (Path(__file__).parents[1] / "conf" / "fitted" / "default.yaml").read_text()
+    refit = subprocess.run([str(Path(sys.executable).parent / "routesim-calibrate"), "--from-sweep", str(sweep),
+                            "--no-write", "--seeds", "2"], capture_output=True, text=True, timeout=600)
+    assert refit.returncode == 0, refit.stderr
+    assert "fit targets within tolerance" in refit.stdout
+    table = pd.read_csv(sweep / "fit_table.csv")
+    assert set(table["kind"]) == {"fit", "validate"} and table["simulated_mean"].notna().all()
+    assert (Path(__file__).parents[1] / "conf" / "fitted" / "default.yaml").read_text() == fitted
+    missing = subprocess.run([str(Path(sys.executable).parent / "routesim-calibrate"), "--from-sweep",
+                              str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "optimization_results.yaml" in missing.stderr

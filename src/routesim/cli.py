@@ -186,15 +186,23 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=10, help="seeds for the final fit table (default 10)")
     parser.add_argument("--sweep-dir", default=None, help="where the sweep writes (default results/calibration/<now>)")
     parser.add_argument("--no-write", action="store_true", help="do not update conf/fitted/default.yaml")
+    parser.add_argument("--from-sweep", default=None, metavar="DIR",
+                        help="skip the sweep: take the best parameters of a finished one (its "
+                             "optimization_results.yaml), e.g. one run earlier with --no-write")
     args, overrides = parser.parse_known_args(argv)
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    sweep_dir = Path(args.sweep_dir or CONF_DIR.parent / "results" / "calibration" / stamp).resolve()
-    cmd = [str(Path(sys.executable).parent / "routesim"), "+calibrate=default", f"hydra.sweep.dir={sweep_dir}",
-           *overrides]
-    print("routesim-calibrate: running", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    if args.from_sweep:
+        sweep_dir = Path(args.from_sweep).resolve()
+        if not (sweep_dir / "optimization_results.yaml").is_file():
+            parser.error(f"--from-sweep {sweep_dir}: no optimization_results.yaml there (did the sweep finish?)")
+    else:
+        sweep_dir = Path(args.sweep_dir or CONF_DIR.parent / "results" / "calibration" / stamp).resolve()
+        cmd = [str(Path(sys.executable).parent / "routesim"), "+calibrate=default", f"hydra.sweep.dir={sweep_dir}",
+               *overrides]
+        print("routesim-calibrate: running", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
     best = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    params = {k: float(v) for k, v in best["best_params"].items()}
+    params = {k: v if isinstance(v, int) else float(v) for k, v in best["best_params"].items()}  # ints stay ints
 
     targets = load_targets(TARGETS_FILE)
     config = compose([f"{k}={v!r}" for k, v in params.items()])
