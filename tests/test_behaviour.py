@@ -167,7 +167,7 @@ def test_overseas_labs_are_vendors_only_where_overseas_models_are_allowed():
 def test_customers_of_a_lab_left_without_an_everyday_model_move_that_month():
     model_id = "cheap"  # labtwo's only model, retired from 2025-01 on
     history, model = vendor_history([*OVERSEAS_VENDOR, "switching.reevaluation_months=12",
-                                     f"market.models.{model_id}.retire=2024-12"])
+                                     f"++market.models.{model_id}.retire=2024-12"])
     labtwo = model.catalog.provider_ids.index("labtwo")
     assert (history[:12] == labtwo).any() and not (history[12:] == labtwo).any()
     assert np.isfinite(model.spend).all()

@@ -35,7 +35,7 @@ def test_price_change_applies_from_its_month():
 
 def test_release_and_retire_bound_availability():
     cfg = compose(["market=tiny", "population=tiny", "fitted=none", "start=2024-01", "end=2024-12",
-                   "market.models.small.release=2024-03", "market.models.small.retire=2024-08"])
+                   "market.models.small.release=2024-03", "++market.models.small.retire=2024-08"])
     cat = build_catalog(cfg)
     on = cat.available[:, cat.model_ids.index("small")]
     assert on.tolist() == [False] * 2 + [True] * 6 + [False] * 4

@@ -94,6 +94,80 @@ class ModelSpec:
     price_changes: list[PriceChange] = field(default_factory=list)
 
 
+def model_spec(value: Any, key: str) -> ModelSpec:
+    """Build a :class:`ModelSpec` from a catalogue entry (a mapping), checking it as OmegaConf would.
+
+    Unknown and missing fields and values of the wrong type raise ConfigError naming
+    ``key.<field>``; numbers given as strings and integers for floats are converted.
+    """
+    if isinstance(value, ModelSpec):
+        return value
+    if isinstance(value, DictConfig):
+        value = OmegaConf.to_container(value, resolve=True)
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: a model must be a mapping of its fields, got {value!r}.")
+    fields = {f.name: f for f in dataclasses.fields(ModelSpec)}
+    out: dict[str, Any] = {}
+    for name, raw in value.items():
+        if name not in fields:
+            raise ConfigError(f"{key}.{name}: unknown key; allowed: {', '.join(fields)}.")
+        if name == "price_changes":
+            if not isinstance(raw, list):
+                raise ConfigError(f"{key}.price_changes: expected a list of dated prices, got {raw!r}.")
+            out[name] = [_price_change(c, f"{key}.price_changes[{j}]") for j, c in enumerate(raw)]
+        else:
+            out[name] = _coerce(raw, _MODEL_FIELD_TYPES[name], f"{key}.{name}")
+    for name, f in fields.items():
+        if name not in out and f.default is MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{key}.{name}: missing; every model needs it (fields: {', '.join(fields)}).")
+    return ModelSpec(**out)
+
+
+_MODEL_FIELD_TYPES = {"provider": str, "tier": str, "release": str, "retire": (str, None),
+                      "price_in_usd_per_mtok": float, "price_out_usd_per_mtok": float, "capability": float,
+                      "output_tokens_multiplier": float, "flagship_eligible": bool}
+
+
+def _price_change(value: Any, key: str) -> PriceChange:
+    if isinstance(value, PriceChange):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: a price change must be a mapping, got {value!r}.")
+    names = [f.name for f in dataclasses.fields(PriceChange)]
+    for name in value:
+        if name not in names:
+            raise ConfigError(f"{key}.{name}: unknown key; allowed: {', '.join(names)}.")
+    for name in names:
+        if name not in value:
+            raise ConfigError(f"{key}.{name}: missing; a price change needs {', '.join(names)}.")
+    return PriceChange(month=_coerce(value["month"], str, f"{key}.month"),
+                       price_in_usd_per_mtok=_coerce(value["price_in_usd_per_mtok"], float,
+                                                     f"{key}.price_in_usd_per_mtok"),
+                       price_out_usd_per_mtok=_coerce(value["price_out_usd_per_mtok"], float,
+                                                      f"{key}.price_out_usd_per_mtok"))
+
+
+def _coerce(raw: Any, kind: Any, key: str) -> Any:
+    """``raw`` as ``kind`` (float, str, bool, or (str, None) for optional text), else ConfigError."""
+    if kind == (str, None):
+        return None if raw is None else _coerce(raw, str, key)
+    if raw is None or raw == MISSING:
+        raise ConfigError(f"{key}: missing; give a value.")
+    if kind is float and not isinstance(raw, bool):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            pass
+    elif kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() in ("true", "false"):
+            return str(raw).lower() == "true"
+    elif kind is str and isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+        return str(raw)
+    raise ConfigError(f"{key} = {raw!r} is not a {kind.__name__}.")
+
+
 @dataclass
 class Anchor:
     """A dated value of a series."""
@@ -165,10 +239,14 @@ class MarketConfig:
 
     name: str = "default"
     providers: dict[str, ProviderSpec] = field(default_factory=dict)
-    models: dict[str, ModelSpec] = field(default_factory=dict)
+    # Entries become ModelSpec in __post_init__ (model_spec: same checks, same messages).
+    # Untyped in the schema because typing ~60 entries at every Hydra composition costs
+    # ~0.1 s per composition, and a run composes twice (issue 7's start-up budget).
+    models: dict[str, Any] = field(default_factory=dict)
     trends: TrendConfig = field(default_factory=TrendConfig)
 
     def __post_init__(self) -> None:
+        self.models = {mid: model_spec(spec, f"market.models.{mid}") for mid, spec in self.models.items()}
         if not self.providers:
             raise ConfigError("market.providers is empty; the market needs at least one provider.")
         if not self.models:
