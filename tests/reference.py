@@ -267,8 +267,8 @@ class Reference:
             draws = self.switch_rng.random(n)
             for e in range(n):
                 ok = self.access(e, t)
-                forced = flags[self.preferred[e]] < 0 or (not ok and any(
-                    cat.model_overseas[m] for m in range(n_mod) if cat.model_provider[m] == self.preferred[e]))
+                mine = flags[self.preferred[e]]
+                forced = mine < 0 or (not ok and bool(cat.model_overseas[mine]))
                 periodic = (sw.enabled and t > 0
                             and (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months == 0)
                 if not (forced or periodic):

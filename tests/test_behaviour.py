@@ -173,6 +173,21 @@ def test_customers_of_a_lab_left_without_an_everyday_model_move_that_month():
     assert np.isfinite(model.spend).all()
 
 
+def test_a_domestic_lab_that_also_sells_an_overseas_model_keeps_its_customers():
+    """Access is about the everyday model: a lab whose flagship is domestic stays open to
+    enterprises without overseas access even if it also sells an overseas-tier model."""
+    from routesim.model import MarketModel
+
+    cfg = with_rival([*TINY, "scenario=no_routing", "population.industries.easy.overseas_allowed_share=0",
+                      "output.enterprise_panel=true",
+                      "+market.models.side={provider: labone, tier: overseas, release: '2020-01', "
+                      "price_in_usd_per_mtok: 0.1, price_out_usd_per_mtok: 0.1, capability: 0.3}"])
+    model = MarketModel(cfg).run()
+    labone = model.catalog.provider_ids.index("labone")
+    assert all((month["preferred"] == labone).all() for month in model.record.panel)  # no forced move
+    assert model.record.enterprise[-1]["vendor_switches"] == 0
+
+
 def test_a_higher_overseas_risk_premium_keeps_fewer_enterprises_on_overseas_labs():
     def on_labtwo(premium):
         history, model = vendor_history([*OVERSEAS_VENDOR, f"access.overseas_risk_premium={premium}"])

@@ -46,13 +46,6 @@ class Catalog:
         """Number of providers."""
         return len(self.provider_ids)
 
-    @property
-    def provider_overseas(self) -> np.ndarray:
-        """(P,) bool: the provider sells overseas-tier models (its everyday model is one)."""
-        out = np.zeros(self.n_providers, dtype=bool)
-        out[self.model_provider[self.model_overseas]] = True
-        return out
-
     def flagships(self, t: int) -> np.ndarray:
         """Each provider's everyday model in month ``t``, -1 if it has none.
 

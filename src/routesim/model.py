@@ -277,22 +277,23 @@ class MarketModel(mesa.Model):
 
         Each scores the flagships as its access class perceives them (risk premium and
         quality discount on overseas labs); an enterprise without overseas access cannot pick
-        an overseas lab. Two moves are forced that very month, with switching on or off: an
-        enterprise that loses access to its overseas vendor (a ban), and one whose vendor has
-        no everyday model on offer (its last eligible model retired).
+        a lab whose everyday model is overseas. Two moves are forced that very month, with
+        switching on or off: an enterprise that loses access to its overseas vendor (a ban),
+        and one whose vendor has no everyday model on offer (its last eligible model retired).
         """
         sw = self.cfg.switching
         uniforms = self.switching_rng.random(self.population.size)  # drawn every month: CRN
         access = self.overseas_access(month.t)
-        due = ((access == 0) & self.catalog.provider_overseas[self.preferred]) | (month.flagships[self.preferred] < 0)
+        flags = month.flagships
+        overseas_flag = (flags >= 0) & self.catalog.model_overseas[np.maximum(flags, 0)]  # (P,)
+        due = ((access == 0) & overseas_flag[self.preferred]) | (flags[self.preferred] < 0)
         if sw.enabled and month.t > 0:
             due |= (month.t + self.traits.reevaluation_offset) % sw.reevaluation_months == 0
         if not due.any():
             return 0
         tables = [flagship_tables(month.perceived_cost[a], month.perceived_success[a], self.workload.segment_weight,
-                                  month.flagships) for a in (0, 1)]
-        barred = self.catalog.provider_overseas[None, :]
-        cost_ip = np.concatenate([np.where(barred, np.nan, tables[0][0]), tables[1][0]])  # (2I, P)
+                                  flags) for a in (0, 1)]
+        cost_ip = np.concatenate([np.where(overseas_flag, np.nan, tables[0][0]), tables[1][0]])  # (2I, P)
         success_ip = np.concatenate([tables[0][1], tables[1][1]])
         group = access[due] * len(self.workload.industry_ids) + self.population.industry[due]
         chosen = choose_vendor(cost_ip, success_ip, group, self.preferred[due],
