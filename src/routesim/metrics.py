@@ -110,6 +110,9 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
                                     out=np.zeros(n_t), where=ent["tasks_served"] > 0)
     ent["n_enterprises"] = model.population.size
     ent["adopter_share"] = ent["adopters"] / model.population.size
+    # vendor changes this month per enterprise (summed over a year: the share that switched,
+    # counting an enterprise that switched twice twice)
+    ent["vendor_switch_share"] = ent["vendor_switches"] / model.population.size
 
     frontier = TIERS.index("frontier")
     market = pd.DataFrame({
