@@ -100,51 +100,42 @@ def model_spec(value: Any, key: str) -> ModelSpec:
     Unknown and missing fields and values of the wrong type raise ConfigError naming
     ``key.<field>``; numbers given as strings and integers for floats are converted.
     """
-    if isinstance(value, ModelSpec):
+    return _from_mapping(ModelSpec, value, key)
+
+
+# field -> type for the dataclasses _from_mapping builds; [cls] is a list of cls
+_FIELD_TYPES: dict[type, dict[str, Any]] = {
+    ModelSpec: {"provider": str, "tier": str, "release": str, "retire": (str, None),
+                "price_in_usd_per_mtok": float, "price_out_usd_per_mtok": float, "capability": float,
+                "output_tokens_multiplier": float, "flagship_eligible": bool, "price_changes": [PriceChange]},
+    PriceChange: {"month": str, "price_in_usd_per_mtok": float, "price_out_usd_per_mtok": float},
+}
+
+
+def _from_mapping(cls: type, value: Any, key: str) -> Any:
+    """An instance of dataclass ``cls`` from a mapping, each field checked and coerced (_coerce)."""
+    if isinstance(value, cls):
         return value
     if isinstance(value, DictConfig):
         value = OmegaConf.to_container(value, resolve=True)
     if not isinstance(value, dict):
-        raise ConfigError(f"{key}: a model must be a mapping of its fields, got {value!r}.")
-    fields = {f.name: f for f in dataclasses.fields(ModelSpec)}
+        raise ConfigError(f"{key}: expected a mapping of {cls.__name__} fields, got {value!r}.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     out: dict[str, Any] = {}
     for name, raw in value.items():
         if name not in fields:
             raise ConfigError(f"{key}.{name}: unknown key; allowed: {', '.join(fields)}.")
-        if name == "price_changes":
+        kind = _FIELD_TYPES[cls][name]
+        if isinstance(kind, list):
             if not isinstance(raw, list):
-                raise ConfigError(f"{key}.price_changes: expected a list of dated prices, got {raw!r}.")
-            out[name] = [_price_change(c, f"{key}.price_changes[{j}]") for j, c in enumerate(raw)]
+                raise ConfigError(f"{key}.{name}: expected a list, got {raw!r}.")
+            out[name] = [_from_mapping(kind[0], item, f"{key}.{name}[{j}]") for j, item in enumerate(raw)]
         else:
-            out[name] = _coerce(raw, _MODEL_FIELD_TYPES[name], f"{key}.{name}")
+            out[name] = _coerce(raw, kind, f"{key}.{name}")
     for name, f in fields.items():
         if name not in out and f.default is MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{key}.{name}: missing; every model needs it (fields: {', '.join(fields)}).")
-    return ModelSpec(**out)
-
-
-_MODEL_FIELD_TYPES = {"provider": str, "tier": str, "release": str, "retire": (str, None),
-                      "price_in_usd_per_mtok": float, "price_out_usd_per_mtok": float, "capability": float,
-                      "output_tokens_multiplier": float, "flagship_eligible": bool}
-
-
-def _price_change(value: Any, key: str) -> PriceChange:
-    if isinstance(value, PriceChange):
-        return value
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key}: a price change must be a mapping, got {value!r}.")
-    names = [f.name for f in dataclasses.fields(PriceChange)]
-    for name in value:
-        if name not in names:
-            raise ConfigError(f"{key}.{name}: unknown key; allowed: {', '.join(names)}.")
-    for name in names:
-        if name not in value:
-            raise ConfigError(f"{key}.{name}: missing; a price change needs {', '.join(names)}.")
-    return PriceChange(month=_coerce(value["month"], str, f"{key}.month"),
-                       price_in_usd_per_mtok=_coerce(value["price_in_usd_per_mtok"], float,
-                                                     f"{key}.price_in_usd_per_mtok"),
-                       price_out_usd_per_mtok=_coerce(value["price_out_usd_per_mtok"], float,
-                                                      f"{key}.price_out_usd_per_mtok"))
+            raise ConfigError(f"{key}.{name}: missing; a {cls.__name__} needs {', '.join(fields)}.")
+    return cls(**out)
 
 
 def _coerce(raw: Any, kind: Any, key: str) -> Any:
