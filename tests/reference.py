@@ -15,7 +15,7 @@ import numpy as np
 from routesim.catalog import build_catalog
 from routesim.config import Config, parse_month
 from routesim.economics import build_books
-from routesim.population import draw_population, draw_traits
+from routesim.population import draw_entry, draw_population, draw_traits
 from routesim.workload import build_workload
 
 THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2
@@ -56,12 +56,14 @@ class Reference:
         self.cfg = cfg
         self.cat = build_catalog(cfg)
         self.wl = build_workload(cfg, self.cat)
-        streams = np.random.default_rng(cfg.seed).spawn(5)
-        pop_rng, self.adopt_rng, traits_rng, self.demand_rng, self.switch_rng = streams
+        streams = np.random.default_rng(cfg.seed).spawn(6)
+        pop_rng, self.adopt_rng, traits_rng, self.demand_rng, self.switch_rng, entry_rng = streams
         self.pop = draw_population(cfg, self.cat.provider_ids, pop_rng)
         self.traits = draw_traits(cfg, traits_rng)
+        self.entry = [int(m) for m in draw_entry(cfg, entry_rng)]
         n = self.pop.size
-        self.adopted = [bool(u < cfg.adoption.initial_share) for u in self.adopt_rng.random(n)]
+        self.adopted = [bool(u < cfg.adoption.initial_share) and self.entry[e] == 0
+                        for e, u in enumerate(self.adopt_rng.random(n))]
         self.newly = [False] * n
         self.cap_hit = [False] * n
         self.preferred = [int(p) for p in self.pop.preferred]
@@ -85,7 +87,8 @@ class Reference:
                     (t - 1) / d.growth_half_life_months)
             self.growth.append(self.growth[-1] * (1 + rate))
         self.plan_base: list[float] | None = None
-        self.plan_month = 0.0
+        self.plan_month = [0.0] * n
+        self.active_months = [0] * n
         self.ban_month = (None if cfg.access.ban_start is None
                           else parse_month(cfg.access.ban_start, "b") - int(self.cat.months[0]))
 
@@ -231,11 +234,15 @@ class Reference:
         return sum(w * menus[i][k][0][flag] for k in range(self.wl.n_segments)) if flag >= 0 else 0.0
 
     def planned(self, e: int, t: int, flag_cpt: float) -> float:
-        """Planned monthly spend at the last budget round."""
+        """Planned monthly spend at the last budget round (or at the enterprise's entry)."""
         if self.plan_base is None:
             ref = self.reference_cpt[e] if self.reference_cpt is not None else flag_cpt
             return float(self.pop.base_tasks[e]) * ref
         return self.plan_base[e]
+
+    def materialise_plans(self) -> None:
+        if self.plan_base is None:
+            self.plan_base = [float(self.pop.base_tasks[e]) * self.reference_cpt[e] for e in range(self.pop.size)]
 
     def grown(self, t: float, since: float) -> float:
         """Trend growth from month ``since`` (fractional) to ``t``, log-linear between months."""
@@ -265,13 +272,17 @@ class Reference:
             switches = 0
             sw = cfg.switching
             draws = self.switch_rng.random(n)
+            active = [self.entry[e] <= t for e in range(n)]
             for e in range(n):
+                if not active[e]:
+                    continue
                 ok = self.access(e, t)
                 mine = flags[self.preferred[e]]
                 forced = mine < 0 or (not ok and bool(cat.model_overseas[mine]))
+                entering = sw.enabled and t > 0 and self.entry[e] == t
                 periodic = (sw.enabled and t > 0
                             and (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months == 0)
-                if not (forced or periodic):
+                if not (forced or periodic or entering):
                     continue
                 utils = {}
                 for p in range(cat.n_providers):
@@ -282,7 +293,8 @@ class Reference:
                     succ = sum(w * menus[i][k][4 if ok else 1][flags[p]] for k in range(n_seg))
                     cost = sum(w * menus[i][k][3 if ok else 0][flags[p]] for k in range(n_seg))
                     u = sw.quality_weight * succ - sw.price_weight * math.log(cost)
-                    utils[p] = u + (sw.switching_cost if p == self.preferred[e] else 0.0)
+                    loyal = p == self.preferred[e] and not entering
+                    utils[p] = u + (sw.switching_cost if loyal else 0.0)
                 if not utils:
                     continue
                 top = max(utils.values())
@@ -293,7 +305,7 @@ class Reference:
                     if draws[e] < acc:
                         chosen = p
                         break
-                switches += chosen != self.preferred[e]
+                switches += chosen != self.preferred[e] and not entering
                 self.preferred[e] = chosen
 
             revenue, tokens, calls_m, serving_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
@@ -305,9 +317,13 @@ class Reference:
             flag_cpts, tasks_all = [], []
             replan = cfg.budget.replan_months
             if t > 0 and t % replan == 0:
-                self.plan_base = [b / replan for b in self.bill_sum]
-                self.plan_month = t - (replan + 1) / 2
+                self.materialise_plans()
+                for e in range(n):
+                    if self.active_months[e] > 0:
+                        self.plan_base[e] = self.bill_sum[e] / self.active_months[e]
+                        self.plan_month[e] = t - (self.active_months[e] + 1) / 2
                 self.bill_sum = [0.0] * n
+                self.active_months = [0] * n
             spike_hit, spike_size = self.demand_rng.random(n), self.demand_rng.random(n)
             max_ratio = 0.0
             for e in range(n):
@@ -326,15 +342,20 @@ class Reference:
                              cfg.demand.spike_max_multiple)
                          if spike_hit[e] < cfg.demand.spike_probability else 1.0)
                 price_term = (cpt / ref) ** (-eps) if (eps != 0.0 and ref > 0) else 1.0
-                tasks = float(pop.base_tasks[e]) * spike * self.growth[t] * price_term
+                tasks = float(pop.base_tasks[e]) * spike * self.growth[t] * price_term * active[e]
                 tasks_all.append(tasks)
+                if t > 0 and self.entry[e] == t:  # an entrant plans this month's demand at its flagship
+                    self.materialise_plans()
+                    self.plan_base[e] = float(pop.base_tasks[e]) * self.growth[t] * price_term * flag_cpt
+                    self.plan_month[e] = float(t)
                 fee = self.fee(cpt, calls_pt) if routes else 0.0
                 bill = tasks * (cpt + fee)
                 share, hit = 1.0, False
                 if cfg.budget.enabled:
                     budget = (float(self.traits.budget_headroom[e]) * self.planned(e, t, flag_cpt)
-                              * self.grown(t, self.plan_month))
+                              * self.grown(t, self.plan_month[e]))
                     self.bill_sum[e] += bill
+                    self.active_months[e] += active[e]
                     behaviour = int(self.traits.cap_behaviour[e])
                     hit = bill > budget
                     if hit and behaviour == DOWNGRADE and routes:
@@ -380,6 +401,7 @@ class Reference:
                         add("unmet", served * w)
                 if routes:
                     add("routers", 1)
+                add("active", float(active[e]))
             if self.reference_cpt is None:
                 self.reference_cpt = flag_cpts
             self.newly = [False] * n
@@ -407,28 +429,28 @@ class Reference:
                              ("tasks_demanded", "demanded"), ("tasks_served", "served"),
                              ("tasks_unmet", "unmet"), ("tasks_throttled", "throttled"),
                              ("tasks_below_requirement", "below"), ("expected_successes", "succ"),
-                             ("adopters", "routers"), ("cap_hits", "cap_hits"),
+                             ("adopters", "routers"), ("active_enterprises", "active"), ("cap_hits", "cap_hits"),
                              ("overspend_usd", "overspend"), ("runaway_events", "runaway"),
                              ("downgraded", "downgraded")):
                 put(col, tot.get(key, 0.0))
             put("max_bill_to_budget", max_ratio)
             put("vendor_switches", float(switches))
-            self.adopt(t, menus, flags, tasks_all)
+            self.adopt(t, menus, flags, tasks_all, active)
         return {k: np.array(v) for k, v in out.items()}
 
-    def adopt(self, t, menus, flags, tasks_all) -> None:
+    def adopt(self, t, menus, flags, tasks_all, active) -> None:
         cfg, pop, a = self.cfg, self.pop, self.cfg.adoption
         n = pop.size
         uniforms = self.adopt_rng.random(n)
         groups = [int(g) for g in pop.industry] if a.peer_group == "industry" else [0] * n
         members: dict[int, int] = {}
         adopters: dict[int, int] = {}
-        for e in range(n):
-            members[groups[e]] = members.get(groups[e], 0) + 1
-            adopters[groups[e]] = adopters.get(groups[e], 0) + int(self.adopted[e])
+        for e in range(n):  # peers: the enterprises buying this month
+            members[groups[e]] = members.get(groups[e], 0) + int(active[e])
+            adopters[groups[e]] = adopters.get(groups[e], 0) + int(self.adopted[e] and active[e])
         new = list(self.adopted)
         for e in range(n):
-            if self.adopted[e]:
+            if self.adopted[e] or not active[e]:
                 continue
             hazard = (a.innovation_p + a.cap_hit_push * self.cap_hit[e]
                       + a.imitation_q * adopters[groups[e]] / members[groups[e]])

@@ -57,6 +57,9 @@ def markets(draw, plain: bool = False):
     cfg["demand"]["price_elasticity"] = draw(st.sampled_from([0.0, 0.3, 1.0]))
     cfg["budget"]["enabled"] = draw(st.booleans())
     cfg["switching"]["enabled"] = draw(st.booleans())
+    if draw(st.booleans()):  # enterprises entering over the run
+        pop["active_share_at_start"] = draw(st.floats(0.05, 1.0))
+        pop["entry_hazard"] = draw(st.floats(0.01, 1.0))
     return cfg
 
 
@@ -73,7 +76,8 @@ def test_random_markets_keep_their_invariants_and_match_the_reference(cfg):
     model = MarketModel(config).run()
     ref = reference_run(config)
     ent = build_tables(model)["enterprises"]
-    for column in ("spend_usd", "tasks_served", "tasks_unmet", "adopters", "router_fees_usd"):
+    for column in ("spend_usd", "tasks_served", "tasks_unmet", "adopters", "router_fees_usd", "active_enterprises",
+                   "vendor_switches", "cap_hits"):
         np.testing.assert_allclose(ent[column].to_numpy(), ref[column], rtol=1e-9, atol=1e-9, err_msg=column)
 
 

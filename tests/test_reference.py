@@ -49,12 +49,19 @@ CASES = {
     "default-switching-budgets": ["population.n_enterprises=60", "start=2025-01", "end=2026-12",
                                   "router=threshold", "adoption.initial_share=0.5", "switching.enabled=true",
                                   "switching.reevaluation_months=3", *BUDGETS],
+    # enterprises entering over the run: first vendor choice, first budget, peers among the active
+    "tiny-entry-budgets": [*TINY, *BUDGETS, "population.active_share_at_start=0.3",
+                           "population.entry_hazard=0.12", "budget.replan_months=4",
+                           "adoption.imitation_q=0.5", "adoption.cap_hit_push=0.3"],
+    "default-entry-switching": ["population.n_enterprises=60", "start=2024-01", "end=2025-12",
+                                "population.active_share_at_start=0.4", "population.entry_hazard=0.1",
+                                "switching.switching_cost=3", "switching.reevaluation_months=4", *BUDGETS],
 }
 
 ENTERPRISE_COLUMNS = (
     "spend_usd", "no_routing_spend_usd", "router_fees_usd", "integration_cost_usd", "tasks_demanded",
     "tasks_served", "tasks_unmet", "tasks_throttled", "tasks_below_requirement", "expected_successes",
-    "adopters", "cap_hits", "overspend_usd", "runaway_events", "downgraded", "max_bill_to_budget",
+    "adopters", "active_enterprises", "cap_hits", "overspend_usd", "runaway_events", "downgraded", "max_bill_to_budget",
     "vendor_switches",
 )
 
@@ -94,6 +101,7 @@ def tables_of(name):
     ("tiny-budgets", "overspend_usd"), ("tiny-budgets", "runaway_events"),
     ("tiny-mix-fees-rational", "router_fees_usd"), ("tiny-mix-fees-rational", "integration_cost_usd"),
     ("default-switching-budgets", "vendor_switches"),
+    ("tiny-entry-budgets", "cap_hits"), ("default-entry-switching", "vendor_switches"),
 ])
 def test_reference_cases_exercise_their_behaviour(name, column):
     """The comparisons above are not vacuous: each behaviour actually happens in its case."""

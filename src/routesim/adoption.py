@@ -11,10 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def peer_adopter_share(adopted: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Each enterprise's share of adopters in its peer group, shape (N,)."""
-    members = np.bincount(group, minlength=n_groups)
-    adopters = np.bincount(group, weights=adopted, minlength=n_groups)
+def peer_adopter_share(adopted: np.ndarray, group: np.ndarray, n_groups: int,
+                       among: np.ndarray | None = None) -> np.ndarray:
+    """Each enterprise's share of adopters in its peer group, shape (N,).
+
+    ``among`` (N,) bool restricts the peers to those enterprises (the ones already buying:
+    a firm that has not entered the market is nobody's peer yet).
+    """
+    members = np.bincount(group, weights=among, minlength=n_groups)
+    adopters = np.bincount(group, weights=adopted if among is None else adopted & among, minlength=n_groups)
     share = np.divide(adopters, members, out=np.zeros(n_groups), where=members > 0)
     return share[group]
 

@@ -45,6 +45,11 @@ class EnterpriseAgent(mesa.Agent):
         return float(self.model.population.requirement[self.row])
 
     @property
+    def active(self) -> bool:
+        """Whether it buys AI tasks this month (it may enter the market later)."""
+        return bool(self.model.active[self.row])
+
+    @property
     def routes(self) -> bool:
         """Whether it has adopted routing."""
         return bool(self.model.adopted[self.row])

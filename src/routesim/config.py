@@ -313,9 +313,19 @@ class PopulationConfig:
     requirement_high: float = MISSING
     industries: dict[str, IndustrySpec] = field(default_factory=dict)
     preferred_vendor_weights: dict[str, float] = field(default_factory=dict)
+    # entry: a share is buying at the start month, the rest start at a constant monthly hazard
+    active_share_at_start: float = 1.0
+    entry_hazard: float = 0.0
 
     def __post_init__(self) -> None:
         _check_range("population.n_enterprises", self.n_enterprises, 1, 10_000_000)
+        _check_range("population.active_share_at_start", self.active_share_at_start, 0.0, 1.0, low_open=True)
+        _check_range("population.entry_hazard", self.entry_hazard, 0.0, 1.0)
+        if self.active_share_at_start < 1.0 and self.entry_hazard == 0.0:
+            raise ConfigError(
+                f"population.entry_hazard = 0 with population.active_share_at_start = "
+                f"{self.active_share_at_start!r}: the other enterprises would never enter; set "
+                "entry_hazard in (0, 1] or active_share_at_start = 1.")
         _check_range("population.n_segments", self.n_segments, 1, 1000)
         _check_range("population.size_median_tasks_per_month", self.size_median_tasks_per_month,
                      0.0, low_open=True)

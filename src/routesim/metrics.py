@@ -109,10 +109,13 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     ent["success_rate"] = np.divide(ent["expected_successes"], ent["tasks_served"],
                                     out=np.zeros(n_t), where=ent["tasks_served"] > 0)
     ent["n_enterprises"] = model.population.size
-    ent["adopter_share"] = ent["adopters"] / model.population.size
+    # shares are of the enterprises buying that month (the others have not entered yet)
+    active = ent["active_enterprises"].to_numpy()
+    ent["adopter_share"] = np.divide(ent["adopters"], active, out=np.zeros(n_t), where=active > 0)
     # vendor changes this month per enterprise (summed over a year: the share that switched,
     # counting an enterprise that switched twice twice)
-    ent["vendor_switch_share"] = ent["vendor_switches"] / model.population.size
+    ent["vendor_switch_share"] = np.divide(ent["vendor_switches"], active, out=np.zeros(n_t),
+                                           where=active > 0)
 
     frontier = TIERS.index("frontier")
     market = pd.DataFrame({

@@ -4,7 +4,8 @@ Each month runs these named phases, in this order:
 
 1. ``_prepare_month``: the month's catalogue (prices, capabilities, releases), what each
    model costs and achieves on each segment, who may use overseas models.
-2. ``_reevaluate_vendors``: enterprises due for a re-evaluation pick their preferred vendor.
+2. ``_reevaluate_vendors``: enterprises due for a re-evaluation pick their preferred vendor;
+   enterprises entering the market this month pick their first one.
 3. ``_route``: non-adopters send every segment to their everyday flagship, adopters route
    by their policy: a plan of model calls per (enterprise, segment) for each policy group.
 4. ``_bill``: demand (growth, price rebound, spikes), router fees, budgets and what happens
@@ -16,7 +17,8 @@ Each month runs these named phases, in this order:
 
 Enterprise state is a struct of NumPy arrays owned by the model; EnterpriseAgents are Mesa
 views on their rows. All randomness comes from ``self.rng`` (Mesa's seeded Generator),
-split into one child stream per subsystem (population, adoption, traits, demand) and drawn
+split into one child stream per subsystem (population, adoption, traits, demand, switching,
+entry) and drawn
 whether or not a behaviour is on, so that switching one on never shifts another's draws
 (common random numbers across scenarios).
 
@@ -48,7 +50,7 @@ from routesim.billing import (
 from routesim.catalog import build_catalog
 from routesim.config import TIERS, Config, parse_month
 from routesim.economics import build_books
-from routesim.population import draw_population, draw_traits
+from routesim.population import draw_entry, draw_population, draw_traits
 from routesim.pricing import PRICING, PricingState
 from routesim.routing import (
     POLICIES,
@@ -121,16 +123,21 @@ class MarketModel(mesa.Model):
         self.cfg = cfg
         self.catalog = build_catalog(cfg)
         self.workload = build_workload(cfg, self.catalog)
-        population_rng, self.adoption_rng, traits_rng, self.demand_rng, self.switching_rng = self.rng.spawn(5)
+        # spawn children are keyed by index: adding a stream at the end leaves the others' draws
+        (population_rng, self.adoption_rng, traits_rng, self.demand_rng, self.switching_rng,
+         entry_rng) = self.rng.spawn(6)
         self.population = draw_population(cfg, self.catalog.provider_ids, population_rng)
         self.traits = draw_traits(cfg, traits_rng)
+        self.entry_month = draw_entry(cfg, entry_rng)  # (N,) 0 = buying from the first month
         n = self.population.size
         self.n_months = len(self.catalog.months)
         self.growth = growth_path(cfg.demand, self.n_months)  # (T,) trend growth of task volume
         self._months = np.arange(self.n_months, dtype=float)
         self.t = 0
+        self.active = self.entry_month <= 0  # (N,) buying this month
 
-        self.adopted = self.adoption_rng.random(n) < cfg.adoption.initial_share
+        # routers at the start: a share of those already buying; entrants start without one
+        self.adopted = (self.adoption_rng.random(n) < cfg.adoption.initial_share) & self.active
         self.newly_adopted = np.zeros(n, dtype=bool)
         self.preferred = self.population.preferred.copy()
         self.cap_hit = np.zeros(n, dtype=bool)
@@ -161,8 +168,9 @@ class MarketModel(mesa.Model):
         self._row_base = (self.population.industry[:, None] * n_seg + np.arange(n_seg)) * n_mod
         self._reference_cost_per_task: np.ndarray | None = None
         self._planned_spend_base: np.ndarray | None = None  # monthly spend planned at _plan_month
-        self._plan_month = 0.0
+        self._plan_month = np.zeros(n)  # (N,) the (fractional) month each plan describes
         self._bill_sum = np.zeros(n)  # demanded bills since the last budget round
+        self._active_months = np.zeros(n)  # months buying since the last budget round
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
             EnterpriseAgent.create_agents(self, n, row=list(range(n)))
@@ -187,6 +195,7 @@ class MarketModel(mesa.Model):
 
     def step(self) -> None:
         """Advance one month through the phases (prices are set in ``_prepare_month``)."""
+        self.active = self.entry_month <= self.t
         month = self._prepare_month()
         switches = self._reevaluate_vendors(month)
         req = self.route_request(month)
@@ -280,6 +289,9 @@ class MarketModel(mesa.Model):
         a lab whose everyday model is overseas. Two moves are forced that very month, with
         switching on or off: an enterprise that loses access to its overseas vendor (a ban),
         and one whose vendor has no everyday model on offer (its last eligible model retired).
+        With switching on, an enterprise entering the market this month chooses by the same
+        logit without a switching cost (it has no incumbent); that choice is not a switch.
+        Enterprises not yet buying are never due. Returns the number of vendor switches.
         """
         sw = self.cfg.switching
         uniforms = self.switching_rng.random(self.population.size)  # drawn every month: CRN
@@ -287,8 +299,11 @@ class MarketModel(mesa.Model):
         flags = month.flagships
         overseas_flag = (flags >= 0) & self.catalog.model_overseas[np.maximum(flags, 0)]  # (P,)
         due = ((access == 0) & overseas_flag[self.preferred]) | (flags[self.preferred] < 0)
+        entering = (self.entry_month == month.t) & (month.t > 0)
         if sw.enabled and month.t > 0:
             due |= (month.t + self.traits.reevaluation_offset) % sw.reevaluation_months == 0
+            due |= entering
+        due &= self.active
         if not due.any():
             return 0
         tables = [flagship_tables(month.perceived_cost[a], month.perceived_success[a], self.workload.segment_weight,
@@ -296,9 +311,10 @@ class MarketModel(mesa.Model):
         cost_ip = np.concatenate([np.where(overseas_flag, np.nan, tables[0][0]), tables[1][0]])  # (2I, P)
         success_ip = np.concatenate([tables[0][1], tables[1][1]])
         group = access[due] * len(self.workload.industry_ids) + self.population.industry[due]
-        chosen = choose_vendor(cost_ip, success_ip, group, self.preferred[due],
-                               sw.quality_weight, sw.price_weight, sw.switching_cost, uniforms[due])
-        switched = int((chosen != self.preferred[due]).sum())
+        new = entering[due]
+        chosen = choose_vendor(cost_ip, success_ip, group, self.preferred[due], sw.quality_weight,
+                               sw.price_weight, np.where(new, 0.0, sw.switching_cost), uniforms[due])
+        switched = int(((chosen != self.preferred[due]) & ~new).sum())
         self.preferred[due] = chosen
         return switched
 
@@ -366,14 +382,23 @@ class MarketModel(mesa.Model):
             self._reference_cost_per_task = flag_cost_per_task
             self._planned_spend_base = pop.base_tasks * flag_cost_per_task
         replan = cfg.budget.replan_months
-        if t > 0 and t % replan == 0:  # budget round: last period's mean bill, grown
-            self._planned_spend_base = self._bill_sum / replan
-            self._plan_month = t - (replan + 1) / 2
+        if t > 0 and t % replan == 0:  # budget round: mean bill over the months buying, grown
+            months = self._active_months
+            bought = months > 0
+            self._planned_spend_base = np.where(bought, self._bill_sum / np.maximum(months, 1),
+                                                self._planned_spend_base)
+            self._plan_month = np.where(bought, t - (months + 1) / 2, self._plan_month)
             self._bill_sum = np.zeros(n)
+            self._active_months = np.zeros(n)
 
         spikes = self._spikes()
-        self.tasks = pop.base_tasks * spikes * demand_multiplier(
-            self.growth[t], cost_per_task, self._reference_cost_per_task, cfg.demand.price_elasticity)
+        multiplier = demand_multiplier(self.growth[t], cost_per_task, self._reference_cost_per_task,
+                                       cfg.demand.price_elasticity)
+        self.tasks = pop.base_tasks * spikes * multiplier * self.active
+        entering = (self.entry_month == t) & (t > 0)
+        if entering.any():  # an entrant's first plan: this month's demand at its flagship's price
+            self._planned_spend_base[entering] = (pop.base_tasks * multiplier * flag_cost_per_task)[entering]
+            self._plan_month[entering] = t
         fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
         bill = self.tasks * (cost_per_task + fee_per_task)
 
@@ -385,6 +410,7 @@ class MarketModel(mesa.Model):
             budget = self.traits.budget_headroom * self._planned_spend_base * grown
             bill_before = bill
             self._bill_sum += bill
+            self._active_months += self.active
             # downgrading is a router's budget fallback; other would-be downgraders throttle
             downgraded = (bill > budget) & (self.traits.cap_behaviour == DOWNGRADE) & routers
             if downgraded.any():
@@ -437,6 +463,7 @@ class MarketModel(mesa.Model):
                 "tasks_below_requirement": row_tasks[below].sum(),
                 "expected_successes": (row_tasks * rows.success).sum(),
                 "adopters": routers.sum(),
+                "active_enterprises": self.active.sum(),
                 "cap_hits": caps.cap_hit.sum(),
                 "overspend_usd": caps.overspend_usd.sum(),
                 "runaway_events": caps.runaway.sum(),
@@ -493,14 +520,15 @@ class MarketModel(mesa.Model):
             rec.panel.append({"spend_usd": self.spend.copy(), "router_fees_usd": self.router_fees.copy(),
                               "no_routing_spend_usd": self.no_routing_spend.copy(),
                               "tasks": self.tasks.copy(), "routes": self.adopted.copy(),
-                              "cap_hit": self.cap_hit.copy(), "preferred": self.preferred.copy()})
+                              "cap_hit": self.cap_hit.copy(), "preferred": self.preferred.copy(),
+                              "active": self.active.copy()})
 
     def _adopt(self, req: RouteRequest) -> None:
         a = self.cfg.adoption
         uniforms = self.adoption_rng.random(self.population.size)
-        peers = peer_adopter_share(self.adopted, self.peer_group, self.n_peer_groups)
+        peers = peer_adopter_share(self.adopted, self.peer_group, self.n_peer_groups, among=self.active)
         prob = adoption_probability(a.innovation_p + a.cap_hit_push * self.cap_hit, a.imitation_q, peers)
-        candidates = ~self.adopted & (uniforms < prob)
+        candidates = ~self.adopted & self.active & (uniforms < prob)
         if a.require_net_savings and candidates.any():
             candidates &= self._worth_routing(req, candidates)
         self.newly_adopted = candidates

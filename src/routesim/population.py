@@ -14,6 +14,8 @@ import numpy as np
 
 from routesim.config import CAP_BEHAVIOURS, Config
 
+NEVER = 10**6  # entry month of an enterprise that never enters within any run
+
 
 @dataclass(frozen=True)
 class Population:
@@ -85,3 +87,26 @@ def draw_traits(cfg: Config, rng: np.random.Generator) -> Traits:
     return Traits(budget_headroom=headroom, cap_behaviour=np.minimum(cap_behaviour, len(shares) - 1),
                   reevaluation_offset=offset, policy=np.minimum(policy, len(names) - 1),
                   policy_names=names, ban_draw=ban_draw, difficulty_noise=noise)
+
+
+def draw_entry(cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    """(N,) month index at which each enterprise starts buying; 0 = already buying at the start.
+
+    A share ``population.active_share_at_start`` buys from the first month; each of the others
+    enters in month t >= 1 with probability h (1 - h)^(t - 1), h = ``population.entry_hazard``,
+    so the expected active share after t months is s0 + (1 - s0)(1 - (1 - h)^t). Entry months
+    come from two uniforms per enterprise by inverse CDF, drawn whatever s0 and h are: two
+    configurations differing only in s0 or h keep the same enterprises' draws (common random
+    numbers across calibration trials). An enterprise that never enters gets ``NEVER``.
+    """
+    pop = cfg.population
+    n = pop.n_enterprises
+    late, when = rng.random(n), rng.random(n)
+    h = pop.entry_hazard
+    if h >= 1.0:
+        months = np.ones(n)
+    elif h <= 0.0:
+        months = np.full(n, float(NEVER))
+    else:  # geometric on {1, 2, ...}: the smallest t with 1 - (1 - h)^t > when
+        months = np.maximum(1.0, np.ceil(np.log1p(-when) / np.log1p(-h)))
+    return np.where(late < pop.active_share_at_start, 0, np.minimum(months, NEVER)).astype(np.int64)
