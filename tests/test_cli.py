@@ -88,11 +88,15 @@ def test_calibration_sweep_then_refit_from_it(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "sweep finished: 3/3 runs complete" in proc.stdout
     assert all((sweep / str(job) / "fit_table.csv").exists() for job in range(3))
+    trial = json.loads((sweep / "0" / "trial.json").read_text())
+    assert "switching.switching_cost" in trial["params"] and trial["loss"] >= 0
+    assert "population.n_enterprises" not in trial["params"]  # only what the sweeper searched
     fitted = (Path(__file__).parents[1] / "conf" / "fitted" / "default.yaml").read_text()
     refit = subprocess.run([str(Path(sys.executable).parent / "routesim-calibrate"), "--from-sweep", str(sweep),
                             "--no-write", "--seeds", "2"], capture_output=True, text=True, timeout=600)
     assert refit.returncode == 0, refit.stderr
     assert "fit targets within tolerance" in refit.stdout
+    assert "re-scoring the 3 best trials over 2 seeds" in refit.stdout and "keeping trial" in refit.stdout
     table = pd.read_csv(sweep / "fit_table.csv")
     assert set(table["kind"]) == {"fit", "validate"} and table["simulated_mean"].notna().all()
     assert (Path(__file__).parents[1] / "conf" / "fitted" / "default.yaml").read_text() == fitted

@@ -26,6 +26,7 @@ from routesim.compose import CONF_DIR
 from routesim.config import ConfigError, register_configs, to_config
 
 log = logging.getLogger("routesim")
+TRIAL_PARAMS = "trial.json"  # a calibration trial's parameters (Hydra override strings) and loss
 
 
 def git_commit(repo: Path = CONF_DIR.parent) -> str:
@@ -86,9 +87,14 @@ def calibration_trial(cfg: DictConfig, out_dir: Path) -> float:
     targets = [t for t in load_targets(config.calibration.targets or TARGETS_FILE) if t.kind == "fit"]
     runs = [simulate(dataclasses.replace(config, seed=config.seed + i)) for i in range(config.calibration.n_seeds)]
     table = fit_table(runs, targets)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / "fit_table.csv", index=False)
     loss = fit_loss(table)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # the trial's parameters and loss, so that routesim-calibrate can re-score the best few
+    hydra_cfg = HydraConfig.get()
+    searched = set(hydra_cfg.sweeper.get("params") or {})  # not the command line's other overrides
+    params = dict(o.split("=", 1) for o in hydra_cfg.overrides.task if o.split("=", 1)[0] in searched)
+    (out_dir / TRIAL_PARAMS).write_text(json.dumps({"loss": loss, "params": params}, indent=1))
+    table.to_csv(out_dir / "fit_table.csv", index=False)  # written last: marks the trial done
     log.info("calibration trial: loss %.3f, %d/%d fit targets within tolerance", loss,
              int(table.query("kind == 'fit'")["within_tolerance"].sum()), int((table["kind"] == "fit").sum()))
     return loss
@@ -162,14 +168,34 @@ def main() -> None:
     _main()
 
 
+def best_trials(sweep_dir: Path, k: int) -> list[tuple[str, float, dict[str, Any]]]:
+    """The ``k`` finished trials of a calibration sweep with the lowest loss, best first.
+
+    Each is (job folder name, loss, parameters); a parameter is a number if its override text is.
+    """
+    import yaml
+
+    trials = []
+    for path in sweep_dir.glob(f"*/{TRIAL_PARAMS}"):
+        if not (path.parent / "fit_table.csv").is_file():
+            continue  # unfinished
+        record = json.loads(path.read_text())
+        params = {key: yaml.safe_load(text) for key, text in record["params"].items()}
+        trials.append((path.parent.name, float(record["loss"]), params))
+    return sorted(trials, key=lambda x: (x[1], x[0]))[:k]
+
+
 def calibrate_main(argv: list[str] | None = None) -> None:
     """Console script ``routesim-calibrate``: fit, check and ship the calibration.
 
     1. runs the Optuna sweep ``routesim +calibrate=default`` (extra arguments are passed on
        as Hydra overrides, e.g. ``hydra.sweeper.n_trials=20``);
-    2. re-runs the best parameters over ``--seeds`` seeds on the full population and writes
-       the fit table (CSV and Markdown) and the validation plot into the sweep folder;
-    3. writes the fitted values to ``conf/fitted/default.yaml``, which the default config
+    2. re-scores the ``--finalists`` trials with the lowest loss over ``--seeds`` seeds (a
+       trial's loss over a few seeds is noisy: the best of 500 is partly the luckiest) and
+       keeps the best of them;
+    3. re-runs it over ``--seeds`` seeds on the full horizon and writes the fit table (CSV
+       and Markdown) and the validation plot into the sweep folder;
+    4. writes the fitted values to ``conf/fitted/default.yaml``, which the default config
        (and so ``status_quo``) loads.
     """
     import argparse
@@ -178,13 +204,15 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     import yaml
 
     from routesim.analysis.plots import calibration_report
-    from routesim.calibration import TARGETS_FILE, fit_loss, fit_table, load_targets
+    from routesim.calibration import TARGETS_FILE, fit_loss, fit_table, load_targets, targets_horizon
     from routesim.compose import compose
     from routesim.simulation import simulate
 
     parser = argparse.ArgumentParser(prog="routesim-calibrate", description=calibrate_main.__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds for the final fit table (default 10)")
     parser.add_argument("--sweep-dir", default=None, help="where the sweep writes (default results/calibration/<now>)")
+    parser.add_argument("--finalists", type=int, default=8,
+                        help="re-score this many of the sweep's best trials over --seeds seeds (default 8)")
     parser.add_argument("--no-write", action="store_true", help="do not update conf/fitted/default.yaml")
     parser.add_argument("--from-sweep", default=None, metavar="DIR",
                         help="skip the sweep: take the best parameters of a finished one (its "
@@ -205,6 +233,21 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     params = {k: v if isinstance(v, int) else float(v) for k, v in best["best_params"].items()}  # ints stay ints
 
     targets = load_targets(TARGETS_FILE)
+    finalists = best_trials(sweep_dir, args.finalists)
+    if len(finalists) > 1:
+        fit_targets = [t for t in targets if t.kind == "fit"]
+        horizon = targets_horizon(fit_targets)
+        print(f"routesim-calibrate: re-scoring the {len(finalists)} best trials over {args.seeds} seeds", flush=True)
+        scored = []
+        for job, sweep_loss, trial in finalists:
+            config = compose([*(f"{k}={v!r}" for k, v in trial.items()), f"end={horizon}", "output.plots=false"])
+            loss = fit_loss(fit_table([simulate(dataclasses.replace(config, seed=config.seed + i))
+                                       for i in range(args.seeds)], fit_targets))
+            print(f"  trial {job}: loss {sweep_loss:.3f} over the sweep's seeds, {loss:.3f} over {args.seeds}",
+                  flush=True)
+            scored.append((loss, job, trial))
+        _, job, params = min(scored, key=lambda x: x[0])
+        print(f"routesim-calibrate: keeping trial {job}", flush=True)
     config = compose([f"{k}={v!r}" for k, v in params.items()])
     runs = [simulate(dataclasses.replace(config, seed=config.seed + i)) for i in range(args.seeds)]
     table = fit_table(runs, targets)
