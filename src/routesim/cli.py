@@ -27,6 +27,7 @@ from routesim.config import ConfigError, register_configs, to_config
 
 log = logging.getLogger("routesim")
 TRIAL_PARAMS = "trial.json"  # a calibration trial's parameters (Hydra override strings) and loss
+SELECTION_SEEDS = 1000  # finalists are re-scored on seeds from seed + 1000, reported on seed + 0..
 
 
 def git_commit(repo: Path = CONF_DIR.parent) -> str:
@@ -190,9 +191,10 @@ def calibrate_main(argv: list[str] | None = None) -> None:
 
     1. runs the Optuna sweep ``routesim +calibrate=default`` (extra arguments are passed on
        as Hydra overrides, e.g. ``hydra.sweeper.n_trials=20``);
-    2. re-scores the ``--finalists`` trials with the lowest loss over ``--seeds`` seeds (a
-       trial's loss over a few seeds is noisy: the best of 500 is partly the luckiest) and
-       keeps the best of them;
+    2. re-scores the ``--finalists`` trials with the lowest loss over ``--seeds`` fresh seeds
+       (a trial's loss over a few seeds is noisy: the best of 500 is partly the luckiest) and
+       keeps the best of them; the fresh seeds are not those of step 3, so the shipped table
+       is a held-out evaluation, not the one the choice was made on;
     3. re-runs it over ``--seeds`` seeds on the full horizon and writes the fit table (CSV
        and Markdown) and the validation plot into the sweep folder;
     4. writes the fitted values to ``conf/fitted/default.yaml``, which the default config
@@ -212,7 +214,7 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=10, help="seeds for the final fit table (default 10)")
     parser.add_argument("--sweep-dir", default=None, help="where the sweep writes (default results/calibration/<now>)")
     parser.add_argument("--finalists", type=int, default=8,
-                        help="re-score this many of the sweep's best trials over --seeds seeds (default 8)")
+                        help="re-score this many of the sweep's best trials over --seeds fresh seeds (default 8)")
     parser.add_argument("--no-write", action="store_true", help="do not update conf/fitted/default.yaml")
     parser.add_argument("--from-sweep", default=None, metavar="DIR",
                         help="skip the sweep: take the best parameters of a finished one (its "
@@ -241,7 +243,7 @@ def calibrate_main(argv: list[str] | None = None) -> None:
         scored = []
         for job, sweep_loss, trial in finalists:
             config = compose([*(f"{k}={v!r}" for k, v in trial.items()), f"end={horizon}", "output.plots=false"])
-            loss = fit_loss(fit_table([simulate(dataclasses.replace(config, seed=config.seed + i))
+            loss = fit_loss(fit_table([simulate(dataclasses.replace(config, seed=config.seed + SELECTION_SEEDS + i))
                                        for i in range(args.seeds)], fit_targets))
             print(f"  trial {job}: loss {sweep_loss:.3f} over the sweep's seeds, {loss:.3f} over {args.seeds}",
                   flush=True)
