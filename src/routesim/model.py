@@ -18,9 +18,8 @@ Each month runs these named phases, in this order:
 Enterprise state is a struct of NumPy arrays owned by the model; EnterpriseAgents are Mesa
 views on their rows. All randomness comes from ``self.rng`` (Mesa's seeded Generator),
 split into one child stream per subsystem (population, adoption, traits, demand, switching,
-entry) and drawn
-whether or not a behaviour is on, so that switching one on never shifts another's draws
-(common random numbers across scenarios).
+entry) and drawn whether or not a behaviour is on, so that switching one on never shifts
+another's draws (common random numbers across scenarios).
 
 Months are recorded in a :class:`MonthlyRecord` of arrays rather than Mesa's DataCollector:
 the outputs are long tables keyed by (month, provider / model / tier), and DataCollector
@@ -135,6 +134,7 @@ class MarketModel(mesa.Model):
         self._months = np.arange(self.n_months, dtype=float)
         self.t = 0
         self.active = self.entry_month <= 0  # (N,) buying this month
+        self.entering = np.zeros(n, dtype=bool)  # (N,) buying for the first time this month
 
         # routers at the start: a share of those already buying; entrants start without one
         self.adopted = (self.adoption_rng.random(n) < cfg.adoption.initial_share) & self.active
@@ -196,6 +196,7 @@ class MarketModel(mesa.Model):
     def step(self) -> None:
         """Advance one month through the phases (prices are set in ``_prepare_month``)."""
         self.active = self.entry_month <= self.t
+        self.entering = self.entry_month == self.t if self.t > 0 else np.zeros_like(self.active)
         month = self._prepare_month()
         switches = self._reevaluate_vendors(month)
         req = self.route_request(month)
@@ -299,10 +300,9 @@ class MarketModel(mesa.Model):
         flags = month.flagships
         overseas_flag = (flags >= 0) & self.catalog.model_overseas[np.maximum(flags, 0)]  # (P,)
         due = ((access == 0) & overseas_flag[self.preferred]) | (flags[self.preferred] < 0)
-        entering = (self.entry_month == month.t) & (month.t > 0)
         if sw.enabled and month.t > 0:
             due |= (month.t + self.traits.reevaluation_offset) % sw.reevaluation_months == 0
-            due |= entering
+            due |= self.entering
         due &= self.active
         if not due.any():
             return 0
@@ -311,7 +311,7 @@ class MarketModel(mesa.Model):
         cost_ip = np.concatenate([np.where(overseas_flag, np.nan, tables[0][0]), tables[1][0]])  # (2I, P)
         success_ip = np.concatenate([tables[0][1], tables[1][1]])
         group = access[due] * len(self.workload.industry_ids) + self.population.industry[due]
-        new = entering[due]
+        new = self.entering[due]
         chosen = choose_vendor(cost_ip, success_ip, group, self.preferred[due], sw.quality_weight,
                                sw.price_weight, np.where(new, 0.0, sw.switching_cost), uniforms[due])
         switched = int(((chosen != self.preferred[due]) & ~new).sum())
@@ -395,7 +395,7 @@ class MarketModel(mesa.Model):
         multiplier = demand_multiplier(self.growth[t], cost_per_task, self._reference_cost_per_task,
                                        cfg.demand.price_elasticity)
         self.tasks = pop.base_tasks * spikes * multiplier * self.active
-        entering = (self.entry_month == t) & (t > 0)
+        entering = self.entering
         if entering.any():  # an entrant's first plan: this month's demand at its flagship's price
             self._planned_spend_base[entering] = (pop.base_tasks * multiplier * flag_cost_per_task)[entering]
             self._plan_month[entering] = t
