@@ -22,6 +22,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from routesim.callbacks import TRIAL_FILE
 from routesim.compose import CONF_DIR
 from routesim.config import ConfigError, register_configs, to_config
 
@@ -82,12 +83,11 @@ register_configs()
 def calibration_trial(cfg: DictConfig, out_dir: Path) -> float:
     """Simulate the trial's seeds, write its fit table, return the loss the sweeper minimises."""
     from routesim.calibration import TARGETS_FILE, fit_loss, fit_table, load_targets
-    from routesim.simulation import simulate
+    from routesim.simulation import simulate_seeds
 
     config = to_config(cfg)
     targets = [t for t in load_targets(config.calibration.targets or TARGETS_FILE) if t.kind == "fit"]
-    runs = [simulate(dataclasses.replace(config, seed=config.seed + i)) for i in range(config.calibration.n_seeds)]
-    table = fit_table(runs, targets)
+    table = fit_table(simulate_seeds(config, config.calibration.n_seeds), targets)
     loss = fit_loss(table)
     out_dir.mkdir(parents=True, exist_ok=True)
     # the trial's parameters and loss, so that routesim-calibrate can re-score the best few
@@ -95,7 +95,7 @@ def calibration_trial(cfg: DictConfig, out_dir: Path) -> float:
     searched = set(hydra_cfg.sweeper.get("params") or {})  # not the command line's other overrides
     params = dict(o.split("=", 1) for o in hydra_cfg.overrides.task if o.split("=", 1)[0] in searched)
     (out_dir / TRIAL_PARAMS).write_text(json.dumps({"loss": loss, "params": params}, indent=1))
-    table.to_csv(out_dir / "fit_table.csv", index=False)  # written last: marks the trial done
+    table.to_csv(out_dir / TRIAL_FILE, index=False)  # written last: marks the trial done
     log.info("calibration trial: loss %.3f, %d/%d fit targets within tolerance", loss,
              int(table.query("kind == 'fit'")["within_tolerance"].sum()), int((table["kind"] == "fit").sum()))
     return loss
@@ -178,7 +178,7 @@ def best_trials(sweep_dir: Path, k: int) -> list[tuple[str, float, dict[str, Any
 
     trials = []
     for path in sweep_dir.glob(f"*/{TRIAL_PARAMS}"):
-        if not (path.parent / "fit_table.csv").is_file():
+        if not (path.parent / TRIAL_FILE).is_file():
             continue  # unfinished
         record = json.loads(path.read_text())
         params = {key: yaml.safe_load(text) for key, text in record["params"].items()}
@@ -208,7 +208,7 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     from routesim.analysis.plots import calibration_report
     from routesim.calibration import TARGETS_FILE, fit_loss, fit_table, load_targets, targets_horizon
     from routesim.compose import compose
-    from routesim.simulation import simulate
+    from routesim.simulation import simulate_seeds
 
     parser = argparse.ArgumentParser(prog="routesim-calibrate", description=calibrate_main.__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds for the final fit table (default 10)")
@@ -243,15 +243,14 @@ def calibrate_main(argv: list[str] | None = None) -> None:
         scored = []
         for job, sweep_loss, trial in finalists:
             config = compose([*(f"{k}={v!r}" for k, v in trial.items()), f"end={horizon}", "output.plots=false"])
-            loss = fit_loss(fit_table([simulate(dataclasses.replace(config, seed=config.seed + SELECTION_SEEDS + i))
-                                       for i in range(args.seeds)], fit_targets))
+            loss = fit_loss(fit_table(simulate_seeds(config, args.seeds, first=SELECTION_SEEDS), fit_targets))
             print(f"  trial {job}: loss {sweep_loss:.3f} over the sweep's seeds, {loss:.3f} over {args.seeds}",
                   flush=True)
             scored.append((loss, job, trial))
         _, job, params = min(scored, key=lambda x: x[0])
         print(f"routesim-calibrate: keeping trial {job}", flush=True)
     config = compose([f"{k}={v!r}" for k, v in params.items()])
-    runs = [simulate(dataclasses.replace(config, seed=config.seed + i)) for i in range(args.seeds)]
+    runs = simulate_seeds(config, args.seeds)
     table = fit_table(runs, targets)
     table.to_csv(sweep_dir / "fit_table.csv", index=False)
     columns = ["id", "kind", "value", "tolerance", "simulated_mean", "ci95_low", "ci95_high", "within_tolerance"]

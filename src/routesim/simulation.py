@@ -56,3 +56,8 @@ def simulate(cfg: Config | DictConfig | dict[str, Any], check: bool = True) -> R
     }
     panel = tables.pop("enterprise_panel", None)
     return Results(**tables, metadata=metadata, enterprise_panel=panel)
+
+
+def simulate_seeds(cfg: Config, n: int, first: int = 0) -> list[Results]:
+    """``cfg`` simulated with seeds ``cfg.seed + first`` .. ``cfg.seed + first + n - 1``."""
+    return [simulate(dataclasses.replace(cfg, seed=cfg.seed + first + i)) for i in range(n)]
