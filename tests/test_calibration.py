@@ -48,6 +48,16 @@ def test_provider_share_targets_of_one_date_are_jointly_attainable():
         assert abs(total - 1.0) <= 0.02, (period, total)
 
 
+def test_survey_share_tolerances_cover_the_surveys_95_percent_sampling_interval():
+    """A band narrower than 1.96 SE would fail a correct model on sampling noise alone."""
+    shares = [t for t in load_targets(TARGETS_FILE)
+              if t.id.startswith("menlo_") and t.id.endswith("_share") and t.kind == "fit"]
+    assert len(shares) == 11
+    for t in shares:
+        n = 600 if t.id.startswith("menlo_2024_") else 150  # Menlo's Nov-2024 sample; 150 otherwise
+        assert t.tolerance >= 1.96 * np.sqrt(t.value * (1 - t.value) / n), t.id
+
+
 def test_shipped_targets_load_and_fit_targets_end_by_mid_2025():
     targets = load_targets(TARGETS_FILE)
     assert len({t.id for t in targets}) == len(targets)
