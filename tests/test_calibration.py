@@ -104,6 +104,15 @@ def test_fit_table_interval_covers_mean_and_verdict(runs):
 def test_loss_is_mean_squared_z_over_fit_targets_only():
     table = pd.DataFrame({"kind": ["fit", "fit", "validate"], "z": [1.0, -3.0, 100.0]})
     assert fit_loss(table) == pytest.approx(5.0)
+    # the band penalty adds the mean squared excess beyond |z| = 1: ((0)^2 + (2)^2) / 2 = 2
+    assert fit_loss(table, band_penalty=10.0) == pytest.approx(5.0 + 10.0 * 2.0)
+
+
+def test_band_penalty_prefers_every_target_inside_its_band():
+    inside = pd.DataFrame({"kind": ["fit"] * 2, "z": [0.95, 0.95]})
+    one_out = pd.DataFrame({"kind": ["fit"] * 2, "z": [1.3, 0.0]})
+    assert fit_loss(one_out) < fit_loss(inside)  # plain squared error prefers one target out ...
+    assert fit_loss(one_out, band_penalty=20.0) > fit_loss(inside, band_penalty=20.0)  # ... the band loss not
 
 
 @pytest.mark.parametrize("body, message", [
@@ -137,7 +146,8 @@ def test_shipped_calibration_still_fits():
     cfg = compose([])
     runs = [simulate(dataclasses.replace(cfg, seed=cfg.seed + s)) for s in range(int(shipped["seeds"].iloc[0]))]
     table = fit_table(runs, targets).set_index("id")
-    assert fit_loss(table.reset_index()) <= 1.25 * fit_loss(shipped) + 0.05
+    penalty = cfg.calibration.band_penalty
+    assert fit_loss(table.reset_index(), penalty) <= 1.25 * fit_loss(shipped, penalty) + 0.05
     kept = shipped.loc[(shipped["kind"] == "fit") & shipped["within_tolerance"], "id"]
     lost = [t for t in kept if not table.loc[t, "within_tolerance"]]
     assert not lost, f"targets no longer within tolerance: {lost}"

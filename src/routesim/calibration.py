@@ -4,7 +4,7 @@ A target names a table, a column, a row filter, a month or a period (mean over m
 optional transform (``annualise``: x12 for monthly USD flows), a value and a tolerance
 (``conf/calibration/targets.yaml``). Across seeds the fit table reports the simulated mean,
 its 95% t-interval and whether the mean lies within tolerance; the loss is the mean squared
-tolerance-scaled error over the ``fit`` targets.
+tolerance-scaled error over the ``fit`` targets, plus a penalty on any excess beyond a band.
 """
 
 from __future__ import annotations
@@ -118,10 +118,16 @@ def fit_table(runs: list[Results], targets: list[Target]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fit_loss(table: pd.DataFrame) -> float:
-    """Mean squared tolerance-scaled error over the fit targets (0 = every fact hit)."""
+def fit_loss(table: pd.DataFrame, band_penalty: float = 0.0) -> float:
+    """Mean squared tolerance-scaled error over the fit targets (0 = every fact hit).
+
+    ``band_penalty`` > 0 adds ``band_penalty`` x the mean squared excess beyond the band,
+    max(|z| - 1, 0)^2: the tolerance is the acceptable error, so a fit that leaves one target
+    outside its band costs more than one spreading the same squared error inside the bands.
+    """
     fit = table[table["kind"] == "fit"]
-    return float((fit["z"] ** 2).mean())
+    excess = np.maximum(fit["z"].abs() - 1.0, 0.0)
+    return float((fit["z"] ** 2).mean() + band_penalty * (excess**2).mean())
 
 
 def targets_horizon(targets: list[Target], kind: str = "fit") -> str:

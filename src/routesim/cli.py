@@ -88,7 +88,7 @@ def calibration_trial(cfg: DictConfig, out_dir: Path) -> float:
     config = to_config(cfg)
     targets = [t for t in load_targets(config.calibration.targets or TARGETS_FILE) if t.kind == "fit"]
     table = fit_table(simulate_seeds(config, config.calibration.n_seeds), targets)
-    loss = fit_loss(table)
+    loss = fit_loss(table, config.calibration.band_penalty)
     out_dir.mkdir(parents=True, exist_ok=True)
     # the trial's parameters and loss, so that routesim-calibrate can re-score the best few
     hydra_cfg = HydraConfig.get()
@@ -243,7 +243,8 @@ def calibrate_main(argv: list[str] | None = None) -> None:
         scored = []
         for job, sweep_loss, trial in finalists:
             config = compose([*(f"{k}={v!r}" for k, v in trial.items()), f"end={horizon}", "output.plots=false"])
-            loss = fit_loss(fit_table(simulate_seeds(config, args.seeds, first=SELECTION_SEEDS), fit_targets))
+            table = fit_table(simulate_seeds(config, args.seeds, first=SELECTION_SEEDS), fit_targets)
+            loss = fit_loss(table, config.calibration.band_penalty)
             print(f"  trial {job}: loss {sweep_loss:.3f} over the sweep's seeds, {loss:.3f} over {args.seeds}",
                   flush=True)
             scored.append((loss, job, trial))
@@ -257,7 +258,7 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     markdown = table[columns].to_markdown(index=False, floatfmt=".4g")
     (sweep_dir / "fit_table.md").write_text(markdown + "\n")
     calibration_report(runs, targets).savefig(sweep_dir / "calibration_report.png", dpi=110)
-    loss = fit_loss(table)
+    loss = fit_loss(table, config.calibration.band_penalty)
     fit = table[table["kind"] == "fit"]
     print(markdown)
     print(f"\nloss {loss:.3f}; {int(fit['within_tolerance'].sum())}/{len(fit)} fit targets within tolerance; "

@@ -652,9 +652,14 @@ class CalibrationConfig:
     enabled: bool = False
     n_seeds: int = 3
     targets: str = ""  # a targets file; empty: conf/calibration/targets.yaml
+    # weight of the squared excess beyond the tolerance bands in the loss (calibration.fit_loss):
+    # the done-when of a calibration is "every fit target within tolerance", so at 20 an
+    # excess of 0.2 tolerances costs as much as z = 0.9 inside a band
+    band_penalty: float = 20.0
 
     def __post_init__(self) -> None:
         _check_range("calibration.n_seeds", self.n_seeds, 1, 1000)
+        _check_range("calibration.band_penalty", self.band_penalty, 0.0)
 
 
 ALTERNATIVES: tuple[str, ...] = ("less", "greater", "two-sided")
