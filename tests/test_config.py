@@ -64,6 +64,7 @@ BAD = {
     "zero re-evaluation period": (["switching.reevaluation_months=0"], "switching.reevaluation_months"),
     "negative fee": (["router.fee_share_of_spend=-0.1"], "router.fee_share_of_spend"),
     "spike probability above 1": (["demand.spike_probability=1.5"], "demand.spike_probability"),
+    "negative band penalty": (["calibration.band_penalty=-1"], "calibration.band_penalty"),
 }
 
 
