@@ -2,8 +2,14 @@ from __future__ import annotations
 
 import matplotlib
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
+
+# Every property test of the default suite draws the same examples on every run and machine
+# (no random seed, no example database); the slow suite's wide search sets derandomize=False.
+settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
+settings.load_profile("deterministic")
 
 from routesim import compose  # noqa: E402
 

@@ -279,7 +279,9 @@ class Reference:
                 ok = self.access(e, t)
                 mine = flags[self.preferred[e]]
                 forced = mine < 0 or (not ok and bool(cat.model_overseas[mine]))
-                entering = sw.enabled and t > 0 and self.entry[e] == t
+                # an entrant's first pick is a choice, never a switch, whether switching is on or off
+                new_entrant = t > 0 and self.entry[e] == t
+                entering = sw.enabled and new_entrant
                 periodic = (sw.enabled and t > 0
                             and (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months == 0)
                 if not (forced or periodic or entering):
@@ -293,7 +295,7 @@ class Reference:
                     succ = sum(w * menus[i][k][4 if ok else 1][flags[p]] for k in range(n_seg))
                     cost = sum(w * menus[i][k][3 if ok else 0][flags[p]] for k in range(n_seg))
                     u = sw.quality_weight * succ - sw.price_weight * math.log(cost)
-                    loyal = p == self.preferred[e] and not entering
+                    loyal = p == self.preferred[e] and not new_entrant
                     utils[p] = u + (sw.switching_cost if loyal else 0.0)
                 if not utils:
                     continue
@@ -305,7 +307,7 @@ class Reference:
                     if draws[e] < acc:
                         chosen = p
                         break
-                switches += chosen != self.preferred[e] and not entering
+                switches += chosen != self.preferred[e] and not new_entrant
                 self.preferred[e] = chosen
 
             revenue, tokens, calls_m, serving_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
