@@ -1,9 +1,11 @@
 """A per-agent reference implementation of the monthly step, in plain Python loops.
 
 It shares only the inputs with the vectorised model (catalogue, workload, the drawn
-population and traits, and the random streams) and recomputes vendor choice, routing,
-demand, budgets, billing, provider books and adoption one enterprise, segment and model at
-a time, the obvious way. Tests assert that the vectorised model gives the same numbers.
+population and traits, and the random streams) and recomputes vendor choice, routing
+(router classes: in-house or neutral), demand (the rebound against each enterprise's
+reference cost), annual budgets, billing, provider books and adoption one enterprise,
+segment and model at a time, the obvious way. Totals are weighted by each agent's weight.
+Tests assert that the vectorised model gives the same numbers.
 """
 
 from __future__ import annotations
@@ -23,17 +25,6 @@ THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2
 
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
-
-
-def flagship_of(cat, t: int, provider: int) -> int:
-    best, best_key = -1, None
-    for m in range(cat.n_models):
-        if (cat.model_provider[m] == provider and cat.model_tier[m] != 1 and cat.flagship_eligible[m]
-                and cat.available[t, m]):
-            key = (-float(cat.capability[t, m]), float(cat.price_in[t, m] + cat.price_out[t, m]))
-            if best_key is None or key < best_key:
-                best, best_key = m, key
-    return best
 
 
 def cheapest_acceptable_one(costs: list[float], probs: list[float], eligible: list[bool],
@@ -56,69 +47,77 @@ class Reference:
         self.cfg = cfg
         self.cat = build_catalog(cfg)
         self.wl = build_workload(cfg, self.cat)
-        streams = np.random.default_rng(cfg.seed).spawn(6)
-        pop_rng, self.adopt_rng, traits_rng, self.demand_rng, self.switch_rng, entry_rng = streams
+        streams = np.random.default_rng(cfg.seed).spawn(7)
+        pop_rng, self.adopt_rng, traits_rng, self.demand_rng, self.switch_rng, entry_rng, self.budget_rng = streams
         self.pop = draw_population(cfg, self.cat.provider_ids, pop_rng)
-        self.traits = draw_traits(cfg, traits_rng)
+        self.traits = draw_traits(cfg, self.wl.n_segments, traits_rng)
         self.entry = [int(m) for m in draw_entry(cfg, entry_rng)]
         n = self.pop.size
+        self.w = [float(x) for x in self.pop.weight]
         self.adopted = [bool(u < cfg.adoption.initial_share) and self.entry[e] == 0
                         for e, u in enumerate(self.adopt_rng.random(n))]
         self.newly = [False] * n
-        self.cap_hit = [False] * n
+        self.at_cap = [False] * n
         self.preferred = [int(p) for p in self.pop.preferred]
-        self.reference_cpt: list[float] | None = None
-        self.cash = [cfg.market.providers[p].initial_cash_usd for p in self.cat.provider_ids]
+        self.reference: list[float | None] = [None] * n  # rebound reference cost per successful task
+        self.result = [0.0] * self.cat.n_providers
         self.books = build_books(cfg, self.cat.months, self.cat.provider_ids)
         n_p, n_tiers = self.cat.n_providers, 3
         self.multiplier = [[1.0] * n_tiers for _ in range(n_p)]
         self.last_cut = [[-10**9] * n_tiers for _ in range(n_p)]
         self.share_history: list[list[list[float]]] = []
         self.factor = [1.0] * self.cat.n_models
-        self.in_house = (None if cfg.scenario.in_house_routing_start is None
-                         else parse_month(cfg.scenario.in_house_routing_start, "i") - int(self.cat.months[0]))
-        self.bill_sum = [0.0] * n
+        self.in_house_month = (None if cfg.scenario.in_house_routing_start is None
+                               else parse_month(cfg.scenario.in_house_routing_start, "i") - int(self.cat.months[0]))
         d = cfg.demand
         self.growth = [1.0]
-        for t in range(1, len(self.cat.months)):
+        period = cfg.budget.period_months
+        for t in range(1, len(self.cat.months) + period):
             rate = d.growth_per_month
             if d.long_run_growth_per_month is not None:
                 rate = d.long_run_growth_per_month + (d.growth_per_month - d.long_run_growth_per_month) * 0.5 ** (
                     (t - 1) / d.growth_half_life_months)
             self.growth.append(self.growth[-1] * (1 + rate))
-        self.plan_base: list[float] | None = None
-        self.plan_month = [0.0] * n
-        self.active_months = [0] * n
+        # budgets, per enterprise: budget, paid, demanded, months, length, next round, base, base month
+        self.budget = [0.0] * n
+        self.paid = [0.0] * n
+        self.demanded = [0.0] * n
+        self.months_in = [0.0] * n
+        self.length = [0.0] * n
+        self.next_round = [-1] * n
+        self.base = [0.0] * n
+        self.base_month = [0.0] * n
+        self.run_rate = [0.0] * n
         self.ban_month = (None if cfg.access.ban_start is None
                           else parse_month(cfg.access.ban_start, "b") - int(self.cat.months[0]))
 
-    # ---- one month's menu, as lists
-    def menu(self, t: int, i: int, k: int):
-        cat, wl, cfg = self.cat, self.wl, self.cfg
-        wl = wl.at(t)
-        d = float(wl.difficulty[i, k])
-        s = cfg.workload.success_slope
+    # ---- one month's menu, as lists (per segment, shared by every industry)
+    def menu(self, t: int, k: int):
+        cat, cfg = self.cat, self.cfg
+        wl = self.wl.at(t)
+        d = float(wl.difficulty[k])
+        s = float(wl.success_slope[k])
         cost, prob, toks, seen_cost, seen_prob = [], [], [], [], []
         for m in range(cat.n_models):
-            tin = float(wl.tokens_in[i, k])
-            tout = float(wl.tokens_out[i, k]) * float(cat.output_tokens_multiplier[m])
+            tin = float(wl.tokens_in[k])
+            tout = float(wl.tokens_out[k]) * float(cat.output_tokens_multiplier[m])
             f = self.factor[m]
             c = (tin * float(cat.price_in[t, m]) * f + tout * float(cat.price_out[t, m]) * f) / 1e6
-            cap = float(cat.capability[t, m])
+            a = float(cat.ability[t, m])
             over = bool(cat.model_overseas[m])
             cost.append(c)
-            prob.append(sigmoid(s * (cap - d)))
+            prob.append(sigmoid(s * (a - d)))
             toks.append(tin + tout)
             seen_cost.append(c * (1 + cfg.access.overseas_risk_premium) if over else c)
-            seen_prob.append(sigmoid(s * (cap - cfg.access.overseas_quality_discount - d)) if over
-                             else sigmoid(s * (cap - d)))
+            seen_prob.append(sigmoid(s * (a - cfg.access.overseas_quality_discount - d)) if over
+                             else sigmoid(s * (a - d)))
         return cost, prob, toks, seen_cost, seen_prob
 
-    def serving_cost(self, t: int, i: int, k: int, m: int) -> float:
+    def serving_cost(self, t: int, k: int, m: int) -> float:
         cat, wl = self.cat, self.wl.at(t)
         frac = float(self.books.serving_fraction[t, int(cat.model_provider[m])])
-        tin = float(wl.tokens_in[i, k])
-        tout = float(wl.tokens_out[i, k]) * float(cat.output_tokens_multiplier[m])
+        tin = float(wl.tokens_in[k])
+        tout = float(wl.tokens_out[k]) * float(cat.output_tokens_multiplier[m])
         serving_in, serving_out = frac * float(cat.launch_price_in[m]), frac * float(cat.launch_price_out[m])
         return (tin * serving_in + tout * serving_out) / 1e6
 
@@ -160,27 +159,68 @@ class Reference:
             allowed = False
         return allowed
 
-    def eligible(self, e: int, t: int) -> list[bool]:
+    def in_house(self, e: int, t: int) -> bool:
+        if self.in_house_month is not None and t >= self.in_house_month:
+            return True
+        return bool(self.traits.in_house_draw[e] < self.cfg.router.in_house_share)
+
+    def router_view(self, e: int, t: int, menus):
+        """What enterprise e's router may use and how it sees cost: (eligible, seen cost per segment)."""
         ok = self.access(e, t)
-        own = self.in_house is not None and t >= self.in_house
-        return [bool(self.cat.available[t, m]) and (ok or not self.cat.model_overseas[m])
-                and (not own or int(self.cat.model_provider[m]) == self.preferred[e])
-                for m in range(self.cat.n_models)]
+        own = self.in_house(e, t)
+        premium = self.cfg.router.neutral_other_vendor_premium
+        eligible = [bool(self.cat.available[t, m]) and (ok or not self.cat.model_overseas[m])
+                    and (not own or int(self.cat.model_provider[m]) == self.preferred[e])
+                    for m in range(self.cat.n_models)]
+        seen = []
+        for k in range(self.wl.n_segments):
+            base = menus[k][3] if ok else menus[k][0]
+            if own:
+                seen.append(list(base))
+            else:
+                seen.append([c * (1 + premium) if int(self.cat.model_provider[m]) != self.preferred[e] else c
+                             for m, c in enumerate(base)])
+        return eligible, seen
+
+    def rate(self, i: int, ok: bool, m: int, menus) -> tuple[float, float]:
+        """(utility, perceived cost per task) of model m for an industry-i enterprise of access ok."""
+        w, sw = self.wl.segment_weight[i], self.cfg.switching
+        succ = sum(float(w[k]) * menus[k][4 if ok else 1][m] for k in range(self.wl.n_segments))
+        cost = sum(float(w[k]) * menus[k][3 if ok else 0][m] for k in range(self.wl.n_segments))
+        return sw.quality_weight * succ - sw.price_weight * math.log(cost), cost
+
+    def everyday_of(self, t: int, p: int, i: int, ok: bool, menus) -> tuple[int, float]:
+        """Lab p's everyday model for an industry-i enterprise of access ok, and its utility."""
+        cat = self.cat
+        cands = [m for m in range(cat.n_models) if cat.model_provider[m] == p and cat.available[t, m]
+                 and cat.flagship_eligible[m] and (ok or not cat.model_overseas[m])]
+        frontier = [m for m in cands if cat.model_tier[m] == 0]
+        best, best_key = -1, None
+        for m in frontier or cands:
+            u, cost = self.rate(i, ok, m, menus)
+            key = (-u, cost, m)
+            if best_key is None or key < best_key:
+                best, best_key = m, key
+        return best, (-best_key[0] if best_key else -math.inf)
+
+    def seen_prob(self, e: int, t: int, menus, k: int) -> list[float]:
+        return menus[k][4] if self.access(e, t) else menus[k][1]
 
     # ---- a plan: list of (segment, model, calls per task)
     def plan(self, e: int, t: int, policy: str, menus, flag: int) -> list[tuple[int, int, float]]:
         cfg, wl = self.cfg, self.wl
-        i = int(self.pop.industry[e])
         r = float(self.pop.requirement[e])
-        elig = self.eligible(e, t) if policy != "single" else None
+        if policy != "single":
+            elig, seen_costs = self.router_view(e, t, menus)
         calls = []
         for k in range(wl.n_segments):
-            cost, prob, _, seen_cost, seen_prob = menus[i][k]
-            d = float(wl.at(t).difficulty[i, k])
-            if policy == "single" or (policy == "threshold" and d > cfg.router.threshold_difficulty):
+            _, prob, _, _, _ = menus[k]
+            easy = float(wl.base_difficulty[k]) <= cfg.router.threshold_difficulty
+            if policy == "single" or (policy == "threshold" and not easy):
                 if flag >= 0:
                     calls.append((k, flag, 1.0))
                 continue
+            seen_cost, seen_prob = seen_costs[k], self.seen_prob(e, t, menus, k)
             if policy == "logit":
                 utils = {}
                 for m in range(self.cat.n_models):
@@ -199,7 +239,10 @@ class Reference:
             if policy == "learned":
                 noise = cfg.router.learned_noise_sd * (float(self.traits.difficulty_noise[e, k])
                                                        + cfg.router.learned_margin_sds)
-                need = sigmoid(math.log(r / (1 - r)) + cfg.workload.success_slope * noise) if 0 < r < 1 else r
+                slope = float(wl.success_slope[k])
+                need = sigmoid(math.log(r / (1 - r)) + slope * noise) if 0 < r < 1 else r
+            if flag >= 0:  # a router never needs more than its everyday model achieves
+                need = min(need, seen_prob[flag])
             strong = cheapest_acceptable_one(seen_cost, seen_prob, elig, need)
             if policy == "cascade":
                 cheap = cheapest_acceptable_one(seen_cost, seen_prob, elig, cfg.router.cascade_first_success)
@@ -213,42 +256,47 @@ class Reference:
         return calls
 
     def downgrade_plan(self, e: int, t: int, menus) -> list[tuple[int, int, float]]:
-        i = int(self.pop.industry[e])
-        elig = self.eligible(e, t)
+        elig, seen_costs = self.router_view(e, t, menus)
         calls = []
         for k in range(self.wl.n_segments):
-            _, _, _, seen_cost, seen_prob = menus[i][k]
-            m = cheapest_acceptable_one(seen_cost, seen_prob, elig, 0.0)
+            m = cheapest_acceptable_one(seen_costs[k], self.seen_prob(e, t, menus, k), elig, 0.0)
             if m >= 0:
                 calls.append((k, m, 1.0))
         return calls
 
-    def price(self, e: int, calls, menus) -> tuple[float, float]:
-        """Cost and calls per task of a plan."""
-        i, w = int(self.pop.industry[e]), 1.0 / self.wl.n_segments
-        cpt = sum(w * wt * menus[i][k][0][m] for k, m, wt in calls)
-        return cpt, sum(w * wt for _, _, wt in calls)
+    def seg_w(self, e: int, k: int) -> float:
+        return float(self.wl.segment_weight[int(self.pop.industry[e]), k])
 
-    def flag_cpt(self, e: int, flag: int, menus) -> float:
-        i, w = int(self.pop.industry[e]), 1.0 / self.wl.n_segments
-        return sum(w * menus[i][k][0][flag] for k in range(self.wl.n_segments)) if flag >= 0 else 0.0
+    def price(self, e: int, calls, menus) -> tuple[float, float, float]:
+        """Cost, success and calls per task of a plan."""
+        cpt = sum(self.seg_w(e, k) * wt * menus[k][0][m] for k, m, wt in calls)
+        spt = sum(self.seg_w(e, k) * wt * menus[k][1][m] for k, m, wt in calls)
+        return cpt, spt, sum(self.seg_w(e, k) * wt for k, _, wt in calls)
 
-    def planned(self, e: int, t: int, flag_cpt: float) -> float:
-        """Planned monthly spend at the last budget round (or at the enterprise's entry)."""
-        if self.plan_base is None:
-            ref = self.reference_cpt[e] if self.reference_cpt is not None else flag_cpt
-            return float(self.pop.base_tasks[e]) * ref
-        return self.plan_base[e]
+    def flag_price(self, e: int, flag: int, menus) -> tuple[float, float]:
+        if flag < 0:
+            return 0.0, 0.0
+        k_all = range(self.wl.n_segments)
+        return (sum(self.seg_w(e, k) * menus[k][0][flag] for k in k_all),
+                sum(self.seg_w(e, k) * menus[k][1][flag] for k in k_all))
 
-    def materialise_plans(self) -> None:
-        if self.plan_base is None:
-            self.plan_base = [float(self.pop.base_tasks[e]) * self.reference_cpt[e] for e in range(self.pop.size)]
+    def industry_flag_per_success(self, i: int, flag: int, menus) -> float:
+        if flag < 0:
+            return math.nan
+        w = self.wl.segment_weight[i]
+        cost = sum(float(w[k]) * menus[k][0][flag] for k in range(self.wl.n_segments))
+        succ = sum(float(w[k]) * menus[k][1][flag] for k in range(self.wl.n_segments))
+        return cost / succ
 
-    def grown(self, t: float, since: float) -> float:
-        """Trend growth from month ``since`` (fractional) to ``t``, log-linear between months."""
+    def log_growth_at(self, x: float) -> float:
         log = [math.log(g) for g in self.growth]
-        months = list(range(len(log)))
-        return math.exp(float(np.interp(t, months, log)) - float(np.interp(since, months, log)))
+        return float(np.interp(x, list(range(len(log))), log))
+
+    def forecast(self, e: int, start: int, length: int) -> float:
+        at_base = self.log_growth_at(self.base_month[e])
+        last = len(self.growth) - 1
+        return self.base[e] * sum(math.exp(math.log(self.growth[min(start + j, last)]) - at_base)
+                                  for j in range(length))
 
     def fee(self, cpt: float, calls_pt: float) -> float:
         r = self.cfg.router
@@ -257,8 +305,8 @@ class Reference:
     def run(self) -> dict[str, np.ndarray]:
         cfg, cat, wl, pop = self.cfg, self.cat, self.wl, self.pop
         n, n_seg, n_mod = pop.size, wl.n_segments, cat.n_models
-        w = 1.0 / n_seg
         allowed = cfg.scenario.routing_allowed
+        period = cfg.budget.period_months
         out: dict[str, list] = {}
 
         def put(key, value):
@@ -266,19 +314,21 @@ class Reference:
 
         for t in range(len(cat.months)):
             self.set_prices(t)
-            menus = [[self.menu(t, i, k) for k in range(n_seg)] for i in range(len(wl.industry_ids))]
-            flags = [flagship_of(cat, t, p) for p in range(cat.n_providers)]
+            menus = [self.menu(t, k) for k in range(n_seg)]
+            everyday = {(i, ok): [self.everyday_of(t, p, i, ok, menus) for p in range(cat.n_providers)]
+                        for i in range(len(wl.industry_ids)) for ok in (False, True)}
+            active = [self.entry[e] <= t for e in range(n)]
 
-            switches = 0
+            switches = 0.0
             sw = cfg.switching
             draws = self.switch_rng.random(n)
-            active = [self.entry[e] <= t for e in range(n)]
             for e in range(n):
                 if not active[e]:
                     continue
                 ok = self.access(e, t)
-                mine = flags[self.preferred[e]]
-                forced = mine < 0 or (not ok and bool(cat.model_overseas[mine]))
+                i = int(pop.industry[e])
+                offer = everyday[(i, ok)]
+                forced = offer[self.preferred[e]][0] < 0
                 # an entrant's first pick is a choice, never a switch, whether switching is on or off
                 new_entrant = t > 0 and self.entry[e] == t
                 entering = sw.enabled and new_entrant
@@ -288,13 +338,9 @@ class Reference:
                     continue
                 utils = {}
                 for p in range(cat.n_providers):
-                    if flags[p] < 0 or (not ok and cat.model_overseas[flags[p]]):
+                    m, u = offer[p]
+                    if m < 0:
                         continue
-                    i = int(pop.industry[e])
-                    # as the enterprise perceives them: seen cost and success of its access class
-                    succ = sum(w * menus[i][k][4 if ok else 1][flags[p]] for k in range(n_seg))
-                    cost = sum(w * menus[i][k][3 if ok else 0][flags[p]] for k in range(n_seg))
-                    u = sw.quality_weight * succ - sw.price_weight * math.log(cost)
                     loyal = p == self.preferred[e] and not new_entrant
                     utils[p] = u + (sw.switching_cost if loyal else 0.0)
                 if not utils:
@@ -307,7 +353,12 @@ class Reference:
                     if draws[e] < acc:
                         chosen = p
                         break
-                switches += chosen != self.preferred[e] and not new_entrant
+                if chosen != self.preferred[e] and not new_entrant:
+                    switches += self.w[e]
+                    ratio = (self.industry_flag_per_success(i, offer[chosen][0], menus)
+                             / self.industry_flag_per_success(i, offer[self.preferred[e]][0], menus))
+                    if self.reference[e] is not None and math.isfinite(ratio):
+                        self.reference[e] *= ratio
                 self.preferred[e] = chosen
 
             revenue, tokens, calls_m, serving_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
@@ -316,105 +367,135 @@ class Reference:
             def add(key, value, tot=tot):
                 tot[key] = tot.get(key, 0.0) + value
 
-            flag_cpts, tasks_all = [], []
-            replan = cfg.budget.replan_months
-            if t > 0 and t % replan == 0:
-                self.materialise_plans()
-                for e in range(n):
-                    if self.active_months[e] > 0:
-                        self.plan_base[e] = self.bill_sum[e] / self.active_months[e]
-                        self.plan_month[e] = t - (self.active_months[e] + 1) / 2
-                self.bill_sum = [0.0] * n
-                self.active_months = [0] * n
+            tasks_all, flag_cpts = [], []
             spike_hit, spike_size = self.demand_rng.random(n), self.demand_rng.random(n)
+            budget_draw = self.budget_rng.standard_normal(n)
             max_ratio = 0.0
+            frontier = [cat.model_tier[m] == 0 for m in range(n_mod)]
+            flags_of = [everyday[(int(pop.industry[e]), self.access(e, t))][self.preferred[e]][0] for e in range(n)]
             for e in range(n):
-                flag = flags[self.preferred[e]]
-                routes = self.adopted[e] and allowed
+                we = self.w[e]
+                flag = flags_of[e]
+                routes = self.adopted[e] and allowed and active[e]
                 policy = self.traits.policy_names[int(self.traits.policy[e])] if routes else "single"
                 calls = self.plan(e, t, policy, menus, flag)
-                flag_cpt = self.flag_cpt(e, flag, menus)
+                flag_cpt, flag_spt = self.flag_price(e, flag, menus)
                 flag_cpts.append(flag_cpt)
-                cpt, calls_pt = self.price(e, calls, menus)
+                cpt, spt, calls_pt = self.price(e, calls, menus)
                 if not routes:
-                    cpt = flag_cpt
-                ref = flag_cpt if self.reference_cpt is None else self.reference_cpt[e]
+                    cpt, spt = flag_cpt, flag_spt
+                cps = cpt / spt if spt > 0 else 0.0
+                if active[e] and self.reference[e] is None:
+                    self.reference[e] = cps
                 eps = cfg.demand.price_elasticity
                 spike = (min((1 - spike_size[e]) ** (-1 / cfg.demand.spike_pareto_alpha),
                              cfg.demand.spike_max_multiple)
                          if spike_hit[e] < cfg.demand.spike_probability else 1.0)
-                price_term = (cpt / ref) ** (-eps) if (eps != 0.0 and ref > 0) else 1.0
-                tasks = float(pop.base_tasks[e]) * spike * self.growth[t] * price_term * active[e]
+                ref = self.reference[e]
+                price_term = (cps / ref) ** (-eps) if (eps != 0.0 and ref is not None and ref > 0 and cps > 0) else 1.0
+                tasks = float(pop.base_tasks[e]) * self.growth[t] * price_term * spike * active[e]
                 tasks_all.append(tasks)
-                if t > 0 and self.entry[e] == t:  # an entrant plans this month's demand at its flagship
-                    self.materialise_plans()
-                    self.plan_base[e] = float(pop.base_tasks[e]) * self.growth[t] * price_term * flag_cpt
-                    self.plan_month[e] = float(t)
                 fee = self.fee(cpt, calls_pt) if routes else 0.0
                 bill = tasks * (cpt + fee)
-                share, hit = 1.0, False
+                share, hit, at_cap_now, down = 1.0, False, False, False
                 if cfg.budget.enabled:
-                    budget = (float(self.traits.budget_headroom[e]) * self.planned(e, t, flag_cpt)
-                              * self.grown(t, self.plan_month[e]))
-                    self.bill_sum[e] += bill
-                    self.active_months[e] += active[e]
+                    if active[e] and (self.next_round[e] == t or self.next_round[e] < 0):
+                        closing = self.months_in[e] > 0
+                        if closing:
+                            add("closed", we)
+                            if self.at_cap[e]:
+                                add("closed_over", we)
+                                add("over_demanded", we * self.demanded[e])
+                                add("over_budget", we * self.budget[e])
+                            self.base[e] = self.run_rate[e]
+                            self.base_month[e] = float(t - 1)
+                            length = period
+                        else:
+                            self.base[e] = float(pop.base_tasks[e]) * self.growth[t] * flag_cpt
+                            self.base_month[e] = float(t)
+                            offset = int(self.traits.budget_offset[e])
+                            length = (offset if offset > 0 else period) if t == 0 else period
+                        self.length[e] = length
+                        ratio = cfg.budget.log_budget_to_forecast_mean + cfg.budget.log_budget_to_forecast_sd * float(
+                            budget_draw[e])
+                        self.budget[e] = self.forecast(e, t, length) * math.exp(ratio)
+                        self.next_round[e] = t + length
+                        self.paid[e] = self.demanded[e] = self.months_in[e] = 0.0
+                        self.at_cap[e] = False
                     behaviour = int(self.traits.cap_behaviour[e])
-                    hit = bill > budget
-                    if hit and behaviour == DOWNGRADE and routes:
+                    over = self.at_cap[e] or (self.paid[e] + bill > self.budget[e])
+                    demanded_bill = bill
+                    if over and behaviour == DOWNGRADE and routes:
                         calls = self.downgrade_plan(e, t, menus)
-                        cpt, calls_pt = self.price(e, calls, menus)
-                        fee = self.fee(cpt, calls_pt) if routes else 0.0
+                        cpt, _, calls_pt = self.price(e, calls, menus)
+                        fee = self.fee(cpt, calls_pt)
                         bill = tasks * (cpt + fee)
-                        add("downgraded", 1)
-                    max_ratio = max(max_ratio, bill / budget)
-                    if bill > budget and behaviour != OVERSPEND:
-                        share = budget / bill
-                    paid = budget if share < 1.0 else bill
-                    add("overspend", max(paid - budget, 0.0))
-                    add("runaway", float(paid > cfg.budget.runaway_multiple * budget))
-                    add("cap_hits", float(hit))
-                self.cap_hit[e] = hit
+                        down = True
+                        add("downgraded", we)
+                    at_cap_now = over and active[e]
+                    hit = at_cap_now and not self.at_cap[e]
+                    left = max(self.budget[e] - self.paid[e], 0.0)
+                    paid = bill
+                    if at_cap_now and behaviour != OVERSPEND and bill > left:
+                        share = left / bill if bill > 0 else 0.0
+                        paid = left
+                    add("overspend", we * max(min(paid, self.paid[e] + paid - self.budget[e]), 0.0))
+                    rate = self.budget[e] / max(self.length[e], 1)
+                    if active[e]:
+                        add("runaway", we * float(paid > cfg.budget.runaway_multiple * rate))
+                        max_ratio = max(max_ratio, bill / rate if rate > 0 else 0.0)
+                    add("cap_hits", we * float(hit))
+                    add("at_cap", we * float(at_cap_now))
+                    self.paid[e] += paid
+                    self.demanded[e] += demanded_bill * active[e]
+                    self.months_in[e] += active[e]
+                    if active[e]:
+                        self.run_rate[e] = demanded_bill / spike
+                    self.at_cap[e] = self.at_cap[e] or at_cap_now
                 served = tasks * share
-                add("demanded", tasks)
-                add("throttled", tasks - served)
-                add("unmet", tasks - served)
-                add("spend", served * cpt)
-                add("fees", served * fee)
-                add("cf", served * flag_cpt)
-                add("integration", cfg.router.integration_cost_usd if (self.newly[e] and routes) else 0.0)
-                i = int(pop.industry[e])
+                add("demanded", we * tasks)
+                add("throttled", we * (tasks - served))
+                add("unmet", we * (tasks - served))
+                add("spend", we * served * cpt)
+                add("fees", we * served * fee)
+                add("cf", we * served * flag_cpt)
+                add("integration", we * cfg.router.integration_cost_usd if (self.newly[e] and routes) else 0.0)
+                if routes:
+                    add("router_spend", we * served * cpt)
+                    add("router_cf", we * served * flag_cpt)
                 row_success = [0.0] * n_seg
                 row_served = [False] * n_seg
                 for k, m, wt in calls:
-                    row_tasks = served * w
+                    row_tasks = we * served * self.seg_w(e, k)
                     calls_m[m] += row_tasks * wt
-                    revenue[m] += row_tasks * wt * menus[i][k][0][m]
-                    serving_m[m] += row_tasks * wt * self.serving_cost(t, i, k, m)
-                    tokens[m] += row_tasks * wt * menus[i][k][2][m]
-                    row_success[k] += wt * menus[i][k][1][m]
+                    revenue[m] += row_tasks * wt * menus[k][0][m]
+                    serving_m[m] += row_tasks * wt * self.serving_cost(t, k, m)
+                    tokens[m] += row_tasks * wt * menus[k][2][m]
+                    row_success[k] += wt * menus[k][1][m]
                     row_served[k] = True
+                    if routes or down:
+                        add("router_calls", row_tasks * wt)
+                        if frontier[m]:
+                            add("router_frontier_calls", row_tasks * wt)
                 for k in range(n_seg):
+                    row_tasks = we * served * self.seg_w(e, k)
                     if row_served[k]:
-                        add("served", served * w)
-                        add("succ", served * w * row_success[k])
+                        add("served", row_tasks)
+                        add("succ", row_tasks * row_success[k])
                         if row_success[k] < float(pop.requirement[e]):
-                            add("below", served * w)
+                            add("below", row_tasks)
                     else:
-                        add("unmet", served * w)
+                        add("unmet", row_tasks)
                 if routes:
-                    add("routers", 1)
-                add("active", float(active[e]))
-            if self.reference_cpt is None:
-                self.reference_cpt = flag_cpts
+                    add("routers", we)
+                add("active", we * float(active[e]))
             self.newly = [False] * n
 
             shares = []
             for p in range(cat.n_providers):
                 rev = sum(revenue[m] for m in range(n_mod) if cat.model_provider[m] == p)
                 serving = sum(serving_m[m] for m in range(n_mod) if cat.model_provider[m] == p)
-                other = float(self.books.other_revenue[t, p])
-                other_cost = other * (1 - float(self.books.other_gross_margin[t, p]))
-                self.cash[p] += rev + other - serving - other_cost - float(self.books.fixed_cost[t, p])
+                self.result[p] += rev - serving - float(self.books.fixed_cost[t, p])
                 row = []
                 for x in range(3):
                     mine = sum(tokens[m] for m in range(n_mod)
@@ -423,46 +504,50 @@ class Reference:
                     row.append(mine / total if total > 0 else 0.0)
                 shares.append(row)
             self.share_history.append(shares)
-            for key, value in (("model_revenue", revenue), ("model_tokens", tokens), ("model_tasks", calls_m),
-                               ("provider_cash", list(self.cash))):
+            for key, value in (("model_revenue", revenue), ("model_tokens", tokens), ("model_calls", calls_m),
+                               ("provider_result", list(self.result))):
                 put(key, value)
             for col, key in (("spend_usd", "spend"), ("no_routing_spend_usd", "cf"),
                              ("router_fees_usd", "fees"), ("integration_cost_usd", "integration"),
+                             ("router_spend_usd", "router_spend"), ("router_no_routing_spend_usd", "router_cf"),
+                             ("router_calls", "router_calls"), ("router_frontier_calls", "router_frontier_calls"),
                              ("tasks_demanded", "demanded"), ("tasks_served", "served"),
                              ("tasks_unmet", "unmet"), ("tasks_throttled", "throttled"),
                              ("tasks_below_requirement", "below"), ("expected_successes", "succ"),
                              ("adopters", "routers"), ("active_enterprises", "active"), ("cap_hits", "cap_hits"),
-                             ("overspend_usd", "overspend"), ("runaway_events", "runaway"),
-                             ("downgraded", "downgraded")):
+                             ("at_cap", "at_cap"), ("overspend_usd", "overspend"), ("runaway_events", "runaway"),
+                             ("downgraded", "downgraded"), ("budget_periods_closed", "closed"),
+                             ("budget_periods_overrun", "closed_over"), ("overrun_demanded_usd", "over_demanded"),
+                             ("overrun_budget_usd", "over_budget")):
                 put(col, tot.get(key, 0.0))
             put("max_bill_to_budget", max_ratio)
-            put("vendor_switches", float(switches))
-            self.adopt(t, menus, flags, tasks_all, active)
+            put("vendor_switches", switches)
+            self.adopt(t, menus, flags_of, tasks_all, active)
         return {k: np.array(v) for k, v in out.items()}
 
-    def adopt(self, t, menus, flags, tasks_all, active) -> None:
+    def adopt(self, t, menus, flags_of, tasks_all, active) -> None:
         cfg, pop, a = self.cfg, self.pop, self.cfg.adoption
         n = pop.size
         uniforms = self.adopt_rng.random(n)
         groups = [int(g) for g in pop.industry] if a.peer_group == "industry" else [0] * n
-        members: dict[int, int] = {}
-        adopters: dict[int, int] = {}
-        for e in range(n):  # peers: the enterprises buying this month
-            members[groups[e]] = members.get(groups[e], 0) + int(active[e])
-            adopters[groups[e]] = adopters.get(groups[e], 0) + int(self.adopted[e] and active[e])
+        members: dict[int, float] = {}
+        adopters: dict[int, float] = {}
+        for e in range(n):  # peers: the enterprises buying this month, weighted
+            members[groups[e]] = members.get(groups[e], 0.0) + self.w[e] * active[e]
+            adopters[groups[e]] = adopters.get(groups[e], 0.0) + self.w[e] * (self.adopted[e] and active[e])
         new = list(self.adopted)
         for e in range(n):
             if self.adopted[e] or not active[e]:
                 continue
-            hazard = (a.innovation_p + a.cap_hit_push * self.cap_hit[e]
-                      + a.imitation_q * adopters[groups[e]] / members[groups[e]])
+            peer = adopters[groups[e]] / members[groups[e]] if members[groups[e]] > 0 else 0.0
+            hazard = a.innovation_p + a.cap_hit_push * self.at_cap_now(e) + a.imitation_q * peer
             if not uniforms[e] < 1.0 - math.exp(-hazard):
                 continue
             if a.require_net_savings:
                 policy = self.traits.policy_names[int(self.traits.policy[e])]
-                flag = flags[self.preferred[e]]
-                cpt, calls_pt = self.price(e, self.plan(e, t, policy, menus, flag), menus)
-                flag_spend = tasks_all[e] * self.flag_cpt(e, flag, menus)
+                flag = flags_of[e]
+                cpt, _, calls_pt = self.price(e, self.plan(e, t, policy, menus, flag), menus)
+                flag_spend = tasks_all[e] * self.flag_price(e, flag, menus)[0]
                 gain = (a.payback_months * (flag_spend - tasks_all[e] * (cpt + self.fee(cpt, calls_pt)))
                         - cfg.router.integration_cost_usd)
                 if not gain > 1e-9 * a.payback_months * flag_spend:
@@ -470,6 +555,10 @@ class Reference:
             new[e] = True
             self.newly[e] = True
         self.adopted = new
+
+    def at_cap_now(self, e: int) -> bool:
+        """At its cap this month: the period's cap was hit (reset at the next round)."""
+        return bool(self.at_cap[e]) and self.cfg.budget.enabled
 
 
 def reference_run(cfg: Config) -> dict[str, np.ndarray]:

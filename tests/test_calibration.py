@@ -10,7 +10,6 @@ import pytest
 
 from routesim import ConfigError, compose, simulate
 from routesim.calibration import (
-    NEVER_YEAR,
     TARGETS_FILE,
     Target,
     fit_loss,
@@ -74,17 +73,30 @@ def test_period_mean_and_annualise(runs):
 
 
 def test_filter_selects_rows(runs):
-    share = target(table="providers", column="token_share", filter={"provider": "labone"}, start="2024-02",
+    share = target(table="providers", column="usage_share", filter={"provider": "labone"}, start="2024-02",
                    end="2024-02")
     providers = runs[0].providers
-    want = providers[(providers.provider == "labone") & (providers.month == "2024-02-01")]["token_share"].item()
+    want = providers[(providers.provider == "labone") & (providers.month == "2024-02-01")]["usage_share"].item()
     assert simulated_value(runs[0], share) == pytest.approx(want)
 
 
-def test_break_even_year_counts_never_as_2031(runs):
+def test_break_even_year_is_censored_not_made_up(runs):
     year = target(table="providers", column="break_even_year", filter={"provider": "labone"})
     meta_month = runs[0].metadata["break_even"]["labone"]["month"]
-    assert simulated_value(runs[0], year) == (NEVER_YEAR if meta_month is None else int(meta_month[:4]))
+    assert simulated_value(runs[0], year) == (np.inf if meta_month is None else int(meta_month[:4]))
+
+
+def test_censored_break_even_passes_only_a_band_reaching_past_the_horizon(runs):
+    never = [r for r in runs if r.metadata["break_even"]["labone"]["month"] is None]
+    assert never, "the tiny market's lab should not break even within a year"
+    late = target(id="late", table="providers", column="break_even_year", filter={"provider": "labone"},
+                  value=2025, tolerance=1, kind="validate")
+    early = target(id="early", table="providers", column="break_even_year", filter={"provider": "labone"},
+                   value=2023, tolerance=1, kind="validate")
+    table = fit_table(never, [late, early]).set_index("id")
+    assert table.loc["late", "within_tolerance"] and not table.loc["early", "within_tolerance"]
+    assert np.isnan(table.loc["late", "simulated_mean"])  # never a made-up year
+    assert "not within the horizon" in table.loc["late", "note"]
 
 
 def test_fit_table_interval_covers_mean_and_verdict(runs):

@@ -12,14 +12,18 @@ import numpy as np
 
 
 def peer_adopter_share(adopted: np.ndarray, group: np.ndarray, n_groups: int,
-                       among: np.ndarray | None = None) -> np.ndarray:
+                       among: np.ndarray | None = None, weight: np.ndarray | None = None) -> np.ndarray:
     """Each enterprise's share of adopters in its peer group, shape (N,).
 
     ``among`` (N,) bool restricts the peers to those enterprises (the ones already buying:
-    a firm that has not entered the market is nobody's peer yet).
+    a firm that has not entered the market is nobody's peer yet). ``weight`` (N,) is the
+    number of real enterprises each agent stands for (1 each if not given).
     """
-    members = np.bincount(group, weights=among, minlength=n_groups)
-    adopters = np.bincount(group, weights=adopted if among is None else adopted & among, minlength=n_groups)
+    w = np.ones(len(group)) if weight is None else weight
+    if among is not None:
+        w = w * among
+    members = np.bincount(group, weights=w, minlength=n_groups)
+    adopters = np.bincount(group, weights=w * adopted, minlength=n_groups)
     share = np.divide(adopters, members, out=np.zeros(n_groups), where=members > 0)
     return share[group]
 

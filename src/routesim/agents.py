@@ -1,28 +1,51 @@
 """Mesa agents: enterprises read their row of the model's arrays; providers keep the books.
 
-The monthly routing and billing of all enterprises is array work in
-:class:`routesim.model.MarketModel`; an :class:`EnterpriseAgent` is a view on its row, so
-Mesa's ``AgentSet`` API (select, get, agg, groupby) works on live state without copying.
+The monthly routing and billing of all enterprises is array work in the model
+(``routesim.model.MarketModel``); an :class:`EnterpriseAgent` is a view on its row, so Mesa's
+``AgentSet`` API (select, get, agg, groupby) works on live state without copying. This module
+needs nothing from the model module: an agent reads the row through the names listed in
+:class:`EnterpriseRows`, which the model provides.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import mesa
+import numpy as np
 
-if TYPE_CHECKING:
-    from routesim.model import MarketModel
+
+class EnterpriseRows(Protocol):
+    """What an enterprise agent reads from its model (one row per agent in each array)."""
+
+    workload: object  # .industry_ids
+    population: object  # .industry, .access, .requirement, .weight
+    catalog: object  # .provider_ids
+    preferred: np.ndarray
+    active: np.ndarray
+    adopted: np.ndarray
+    tasks: np.ndarray
+    spend: np.ndarray
+    no_routing_spend: np.ndarray
+    t: int
 
 
 class EnterpriseAgent(mesa.Agent):
-    """An enterprise buying AI tasks; its state lives in row ``row`` of the model's arrays."""
+    """An agent standing for ``weight`` real enterprises; its state lives in row ``row`` of the model's arrays.
 
-    model: MarketModel
+    Values (tasks, spend, savings) are those of one of the real enterprises it stands for.
+    """
 
-    def __init__(self, model: MarketModel, row: int) -> None:
+    model: EnterpriseRows
+
+    def __init__(self, model: mesa.Model, row: int) -> None:
         super().__init__(model)
         self.row = row
+
+    @property
+    def weight(self) -> float:
+        """Real enterprises this agent stands for."""
+        return float(self.model.population.weight[self.row])
 
     @property
     def industry(self) -> str:
@@ -31,7 +54,7 @@ class EnterpriseAgent(mesa.Agent):
 
     @property
     def preferred_vendor(self) -> str:
-        """The provider whose flagship it uses when not routing."""
+        """The provider whose everyday model it uses when not routing."""
         return self.model.catalog.provider_ids[self.model.preferred[self.row]]
 
     @property
@@ -71,15 +94,14 @@ class EnterpriseAgent(mesa.Agent):
 
 
 class ProviderAgent(mesa.Agent):
-    """A lab selling models: sets its prices and keeps its books month by month.
+    """A lab selling models: sets its prices and keeps the books of its model-API business.
 
-    Cash is the company's (or, for ``scope == "api_segment"``, the API business's): initial
-    cash plus, each month, API revenue + other revenue - serving cost - the cost of other
-    revenue - fixed cost.
+    Each month: operating income = API revenue - serving cost - the fixed cost allocated to
+    the API business; its running sum from the start month is the API business's cumulative
+    result. The first month of positive operating income is its break-even.
     """
 
-    def __init__(self, model: MarketModel, index: int, name: str, origin: str, scope: str,
-                 initial_cash_usd: float, pricing: object) -> None:
+    def __init__(self, model: mesa.Model, index: int, name: str, origin: str, scope: str, pricing: object) -> None:
         super().__init__(model)
         self.index = index
         self.name = name
@@ -88,27 +110,22 @@ class ProviderAgent(mesa.Agent):
         self.pricing = pricing
         self.api_revenue_usd = 0.0
         self.serving_cost_usd = 0.0
-        self.other_revenue_usd = 0.0
-        self.other_cost_usd = 0.0
         self.fixed_cost_usd = 0.0
         self.tokens = 0.0
-        self.tasks = 0.0
+        self.calls = 0.0
         self.operating_income_usd = 0.0
-        self.cumulative_cash_usd = initial_cash_usd
+        self.cumulative_operating_income_usd = 0.0
         self.first_profitable_month: int | None = None
 
-    def account(self, api_revenue_usd: float, serving_cost_usd: float, other_revenue_usd: float,
-                other_cost_usd: float, fixed_cost_usd: float, tokens: float, tasks: float) -> None:
+    def account(self, api_revenue_usd: float, serving_cost_usd: float, fixed_cost_usd: float, tokens: float,
+                calls: float) -> None:
         """Book one month; the first month of positive operating income is the break-even."""
         self.api_revenue_usd = api_revenue_usd
         self.serving_cost_usd = serving_cost_usd
-        self.other_revenue_usd = other_revenue_usd
-        self.other_cost_usd = other_cost_usd
         self.fixed_cost_usd = fixed_cost_usd
         self.tokens = tokens
-        self.tasks = tasks
-        self.operating_income_usd = (api_revenue_usd + other_revenue_usd - serving_cost_usd - other_cost_usd
-                                     - fixed_cost_usd)
-        self.cumulative_cash_usd += self.operating_income_usd
+        self.calls = calls
+        self.operating_income_usd = api_revenue_usd - serving_cost_usd - fixed_cost_usd
+        self.cumulative_operating_income_usd += self.operating_income_usd
         if self.first_profitable_month is None and self.operating_income_usd > 0:
             self.first_profitable_month = self.model.t

@@ -25,7 +25,6 @@ from routesim.results import TABLES, Results
 TARGETS_FILE = CONF_DIR / "calibration" / "targets.yaml"
 KINDS = ("fit", "validate")
 TRANSFORMS = ("none", "annualise")
-NEVER_YEAR = 2031  # the break-even year of a provider never profitable within the horizon
 
 
 @dataclass(frozen=True)
@@ -80,10 +79,14 @@ def load_targets(path: str | Path = TARGETS_FILE) -> list[Target]:
 
 
 def simulated_value(results: Results, target: Target) -> float:
-    """The number one run gives for ``target``."""
+    """The number one run gives for ``target``.
+
+    A break-even year that does not come within the run's horizon is censored: +inf ("later
+    than the horizon"), never a made-up year.
+    """
     if target.column == "break_even_year":
         month = results.metadata["break_even"][target.filter["provider"]]["month"]
-        return float(NEVER_YEAR if month is None else int(month[:4]))
+        return np.inf if month is None else float(int(month[:4]))
     frame = getattr(results, target.table)
     for key, value in target.filter.items():
         frame = frame[frame[key] == value]
@@ -104,6 +107,9 @@ def fit_table(runs: list[Results], targets: list[Target]) -> pd.DataFrame:
     rows = []
     for target in targets:
         sims = np.array([simulated_value(r, target) for r in runs])
+        if target.column == "break_even_year":
+            rows.append(_censored_row(target, sims, runs))
+            continue
         mean = float(sims.mean())
         if len(sims) > 1 and sims.std(ddof=1) > 0:
             low, high = stats.t.interval(0.95, len(sims) - 1, loc=mean, scale=stats.sem(sims))
@@ -116,6 +122,27 @@ def fit_table(runs: list[Results], targets: list[Target]) -> pd.DataFrame:
                      "within_tolerance": abs(mean - target.value) <= target.tolerance,
                      "source": target.source})
     return pd.DataFrame(rows)
+
+
+def _censored_row(target: Target, years: np.ndarray, runs: list[Results]) -> dict[str, Any]:
+    """A break-even-year target against runs where it may not come within the horizon.
+
+    The median year over runs (censored runs count as later than any year), and the share of
+    runs breaking even within the horizon. Within tolerance when the median lies in the band;
+    a censored median (most runs not within the horizon) is within tolerance when the band
+    reaches past the horizon's last year, and is reported as NaN with ``censored`` set.
+    """
+    horizon = max(int(str(r.market["month"].max())[:4]) for r in runs)
+    median = float(np.median(years))
+    censored = not np.isfinite(median)
+    low, high = target.value - target.tolerance, target.value + target.tolerance
+    within = high > horizon if censored else low <= median <= high
+    return {"id": target.id, "kind": target.kind, "value": target.value, "tolerance": target.tolerance,
+            "simulated_mean": np.nan if censored else median, "ci95_low": np.nan, "ci95_high": np.nan,
+            "n_runs": len(years), "z": np.nan if censored else (median - target.value) / target.tolerance,
+            "within_tolerance": bool(within), "source": target.source,
+            "note": (f"median not within the horizon ({horizon}); " if censored else "median over runs; ")
+            + f"{np.isfinite(years).mean():.0%} of runs break even by {horizon}-12"}
 
 
 def fit_loss(table: pd.DataFrame, band_penalty: float = 0.0) -> float:

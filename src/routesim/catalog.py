@@ -1,10 +1,12 @@
 """The catalogue of providers and models over time, as (month x model) arrays.
 
 A model is on offer from its release month to its retire month. Its list prices follow the
-dated price changes of the catalogue; after ``trends.start`` every model of a tier drifts by
-that tier's yearly price multiplier and capability gain (a stand-in for the successors
-that the catalogue does not yet know). A scenario adds models and dated shocks (price
-multipliers, capability shifts) to tiers, providers or models.
+dated price changes of the catalogue; its ability (``routesim.ability``: a logit scale that
+does not saturate) comes from its benchmark scores. After ``trends.start`` every model of a
+tier drifts by that tier's yearly price multiplier and additive ability gain (a stand-in for
+the successors that the catalogue does not yet know); nothing is capped, so models never tie
+at a ceiling. A scenario adds models and dated shocks (price multipliers, ability shifts) to
+tiers, providers or models.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from routesim.ability import abilities
 from routesim.config import TIERS, Config, parse_month
 
 
@@ -32,7 +35,7 @@ class Catalog:
     available: np.ndarray  # (T, M) bool
     price_in: np.ndarray  # (T, M) USD per 1M input tokens
     price_out: np.ndarray  # (T, M) USD per 1M output tokens
-    capability: np.ndarray  # (T, M) on the common 0-1 scale
+    ability: np.ndarray  # (T, M) on the common logit scale (routesim.ability)
     launch_price_in: np.ndarray  # (M,) list price at release, the basis of serving cost
     launch_price_out: np.ndarray  # (M,)
 
@@ -45,25 +48,6 @@ class Catalog:
     def n_providers(self) -> int:
         """Number of providers."""
         return len(self.provider_ids)
-
-    def flagships(self, t: int) -> np.ndarray:
-        """Each provider's everyday model in month ``t``, -1 if it has none.
-
-        The everyday model is the most capable flagship-eligible model of the provider's top
-        tier on offer: frontier for a domestic lab, overseas for an overseas lab (all of whose
-        models are in that tier), never budget. The cheaper one wins a tie, then the one
-        listed first. Only enterprises allowed overseas models may pick an overseas lab.
-        """
-        eligible = self.available[t] & self.flagship_eligible & (self.model_tier != TIERS.index("budget"))
-        out = np.full(self.n_providers, -1, dtype=np.int64)
-        best: dict[int, tuple[float, float]] = {}
-        for m in np.flatnonzero(eligible):
-            p = int(self.model_provider[m])
-            key = (-float(self.capability[t, m]), float(self.price_in[t, m] + self.price_out[t, m]))
-            if p not in best or key < best[p]:
-                best[p] = key
-                out[p] = m
-        return out
 
 
 def build_catalog(cfg: Config) -> Catalog:
@@ -79,7 +63,8 @@ def build_catalog(cfg: Config) -> Catalog:
     available = np.zeros((n_t, n_m), dtype=bool)
     price_in = np.zeros((n_t, n_m))
     price_out = np.zeros((n_t, n_m))
-    capability = np.zeros((n_t, n_m))
+    ability = np.zeros((n_t, n_m))
+    base_ability = abilities(all_models, market.benchmarks)
     trend_start = parse_month(market.trends.start, "market.trends.start")
     years_into_trend = np.maximum(months - trend_start + 1, 0) / 12.0
 
@@ -98,8 +83,7 @@ def build_catalog(cfg: Config) -> Catalog:
         drift = trend.price_change_per_year**years_into_trend
         price_in[:, j] *= drift
         price_out[:, j] *= drift
-        capability[:, j] = np.clip(spec.capability + trend.capability_gain_per_year * years_into_trend,
-                                   0.0, 1.0)
+        ability[:, j] = base_ability[mid] + trend.ability_gain_per_year * years_into_trend
 
     specs = [all_models[mid] for mid in model_ids]
     model_provider = np.array([provider_ids.index(s.provider) for s in specs], dtype=np.int64)
@@ -112,7 +96,7 @@ def build_catalog(cfg: Config) -> Catalog:
         since = (months >= parse_month(shock.month, "shock month"))[:, None] & hit[None, :]
         price_in = np.where(since, price_in * shock.price_multiplier, price_in)
         price_out = np.where(since, price_out * shock.price_multiplier, price_out)
-        capability = np.where(since, np.clip(capability + shock.capability_shift, 0.0, 1.0), capability)
+        ability = np.where(since, ability + shock.ability_shift, ability)
     return Catalog(
         months=months,
         model_ids=model_ids,
@@ -126,7 +110,7 @@ def build_catalog(cfg: Config) -> Catalog:
         available=available,
         price_in=price_in,
         price_out=price_out,
-        capability=capability,
+        ability=ability,
         launch_price_in=np.array([s.price_in_usd_per_mtok for s in specs], dtype=float),
         launch_price_out=np.array([s.price_out_usd_per_mtok for s in specs], dtype=float),
     )

@@ -17,6 +17,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 TIERS: tuple[str, ...] = ("frontier", "budget", "overseas")
+BENCHMARK_KINDS: tuple[str, ...] = ("accuracy", "index", "elo")
 ORIGINS: tuple[str, ...] = ("US", "CN", "EU")
 PEER_GROUPS: tuple[str, ...] = ("industry", "global")
 
@@ -86,7 +87,11 @@ class ModelSpec:
     retire: str | None = None
     price_in_usd_per_mtok: float = MISSING
     price_out_usd_per_mtok: float = MISSING
-    capability: float = MISSING
+    # Ability on the common logit scale (routesim.ability): estimated from ``benchmarks``
+    # (published scores, benchmark name -> score) with the market's benchmark scale, or given
+    # directly as ``ability`` (toy markets). Exactly one of the two.
+    benchmarks: dict[str, float] = field(default_factory=dict)
+    ability: float | None = None
     output_tokens_multiplier: float = 1.0
     # False for premium variants (Opus-class, "pro") that a single-vendor enterprise does not
     # use as its everyday model; they remain available to routers.
@@ -106,8 +111,9 @@ def model_spec(value: Any, key: str) -> ModelSpec:
 # field -> type for the dataclasses _from_mapping builds; [cls] is a list of cls
 _FIELD_TYPES: dict[type, dict[str, Any]] = {
     ModelSpec: {"provider": str, "tier": str, "release": str, "retire": (str, None),
-                "price_in_usd_per_mtok": float, "price_out_usd_per_mtok": float, "capability": float,
-                "output_tokens_multiplier": float, "flagship_eligible": bool, "price_changes": [PriceChange]},
+                "price_in_usd_per_mtok": float, "price_out_usd_per_mtok": float, "benchmarks": {str: float},
+                "ability": (float, None), "output_tokens_multiplier": float, "flagship_eligible": bool,
+                "price_changes": [PriceChange]},
     PriceChange: {"month": str, "price_in_usd_per_mtok": float, "price_out_usd_per_mtok": float},
 }
 
@@ -126,7 +132,12 @@ def _from_mapping(cls: type, value: Any, key: str) -> Any:
         if name not in fields:
             raise ConfigError(f"{key}.{name}: unknown key; allowed: {', '.join(fields)}.")
         kind = _FIELD_TYPES[cls][name]
-        if isinstance(kind, list):
+        if isinstance(kind, dict):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{key}.{name}: expected a mapping, got {raw!r}.")
+            (value_kind,) = kind.values()
+            out[name] = {str(k): _coerce(v, value_kind, f"{key}.{name}.{k}") for k, v in raw.items()}
+        elif isinstance(kind, list):
             if not isinstance(raw, list):
                 raise ConfigError(f"{key}.{name}: expected a list, got {raw!r}.")
             out[name] = [_from_mapping(kind[0], item, f"{key}.{name}[{j}]") for j, item in enumerate(raw)]
@@ -139,9 +150,9 @@ def _from_mapping(cls: type, value: Any, key: str) -> Any:
 
 
 def _coerce(raw: Any, kind: Any, key: str) -> Any:
-    """``raw`` as ``kind`` (float, str, bool, or (str, None) for optional text), else ConfigError."""
-    if kind == (str, None):
-        return None if raw is None else _coerce(raw, str, key)
+    """``raw`` as ``kind`` (float, str, bool, or (str|float, None) for optional ones), else ConfigError."""
+    if isinstance(kind, tuple):
+        return None if raw is None else _coerce(raw, kind[0], key)
     if raw is None or raw == MISSING:
         raise ConfigError(f"{key}: missing; give a value.")
     if kind is float and not isinstance(raw, bool):
@@ -186,10 +197,13 @@ SCOPES: tuple[str, ...] = ("company", "api_segment")
 
 @dataclass
 class ProviderSpec:
-    """A lab selling models: origin, cost structure, revenue outside the API market, pricing.
+    """A lab selling models: origin, the cost structure of its API business, pricing.
 
-    ``scope`` says whether the books are the whole company (``company``) or only the model
-    API business of a larger group (``api_segment``, e.g. Google's Gemini API).
+    Every provider's books have one scope, its model-API business (the revenue the simulation
+    gives it): API revenue - serving cost - the fixed cost allocated to the API. ``scope``
+    says what ``fixed_cost_usd_per_month`` covers as sourced: the whole company (``company``;
+    ``api_share_of_fixed_cost`` of it is allocated to the API business) or already only the
+    model-API business of a larger group (``api_segment``, e.g. Google's Gemini API; share 1).
     """
 
     origin: str = MISSING
@@ -200,9 +214,7 @@ class ProviderSpec:
     serving_cost_change_per_year: float = 1.0
     serving_cost_fraction_floor: float = 0.0
     fixed_cost_usd_per_month: DatedSeries = field(default_factory=DatedSeries)
-    other_revenue_usd_per_month: DatedSeries = field(default_factory=DatedSeries)
-    other_gross_margin: DatedSeries = field(default_factory=lambda: DatedSeries(linear=True))
-    initial_cash_usd: float = 0.0
+    api_share_of_fixed_cost: float = 1.0
     pricing: str = "scheduled"
 
 
@@ -211,7 +223,7 @@ class TierTrend:
     """Drift applied to every model of a tier after ``trends.start``."""
 
     price_change_per_year: float = 1.0
-    capability_gain_per_year: float = 0.0
+    ability_gain_per_year: float = 0.0  # additive, on the ability (logit) scale
 
 
 @dataclass
@@ -225,11 +237,31 @@ class TrendConfig:
 
 
 @dataclass
+class BenchmarkSpec:
+    """A public benchmark on the common ability scale (see ``routesim.ability``).
+
+    A score s is put on the logit scale as y = logit((s - chance) / (1 - chance)) for an
+    ``accuracy`` (share correct, 0-1), y = logit(s / 100) for an ``index`` (0-100) and
+    y = (s - 1000) ln(10) / 400 for an ``elo`` rating; then y = slope (ability - offset) +
+    error, with error sd ``residual_sd`` (plus, for an accuracy, the binomial sampling error of
+    ``items`` questions). GPQA-Diamond defines the scale (slope 1, offset 0).
+    """
+
+    kind: str = "accuracy"
+    chance: float = 0.0
+    items: int = 0
+    slope: float = 1.0
+    offset: float = 0.0
+    residual_sd: float = 0.5
+
+
+@dataclass
 class MarketConfig:
-    """Providers, their models over time, and tier trends."""
+    """Providers, their models over time, tier trends, and the benchmarks behind abilities."""
 
     name: str = "default"
     providers: dict[str, ProviderSpec] = field(default_factory=dict)
+    benchmarks: dict[str, BenchmarkSpec] = field(default_factory=dict)
     # Entries become ModelSpec in __post_init__ (model_spec: same checks, same messages).
     # Untyped in the schema because typing ~60 entries at every Hydra composition costs
     # ~0.1 s per composition, and a run composes twice (issue 7's start-up budget).
@@ -254,38 +286,64 @@ class MarketConfig:
                          low_open=True)
             _check_range(f"{key}.serving_cost_fraction_floor", prov.serving_cost_fraction_floor, 0.0,
                          prov.serving_cost_fraction)
-            _check_range(f"{key}.initial_cash_usd", prov.initial_cash_usd, None)
-            for name, low, high in (("fixed_cost_usd_per_month", 0.0, None),
-                                    ("other_revenue_usd_per_month", 0.0, None),
-                                    ("other_gross_margin", -10.0, 1.0)):
-                _check_series(f"{key}.{name}", getattr(prov, name), low, high)
+            _check_series(f"{key}.fixed_cost_usd_per_month", prov.fixed_cost_usd_per_month, 0.0, 1e12)
+            _check_range(f"{key}.api_share_of_fixed_cost", prov.api_share_of_fixed_cost, 0.0, 1.0)
+            if prov.scope == "api_segment" and prov.api_share_of_fixed_cost != 1.0:
+                raise ConfigError(f"{key}.api_share_of_fixed_cost = {prov.api_share_of_fixed_cost!r}: an "
+                                  "api_segment's fixed cost is already the API business's; allowed: 1.")
+        for name, bench in self.benchmarks.items():
+            key = f"market.benchmarks.{name}"
+            _check_choice(f"{key}.kind", bench.kind, BENCHMARK_KINDS)
+            _check_range(f"{key}.chance", bench.chance, 0.0, 0.99)
+            _check_range(f"{key}.items", bench.items, 0, 10_000_000)
+            _check_range(f"{key}.slope", bench.slope, 0.01, 100.0)
+            _check_range(f"{key}.offset", bench.offset, -100.0, 100.0)
+            _check_range(f"{key}.residual_sd", bench.residual_sd, 0.0, 10.0)
         for mid, spec in self.models.items():
-            key = f"market.models.{mid}"
-            _check_choice(f"{key}.provider", spec.provider, sorted(self.providers))
-            _check_choice(f"{key}.tier", spec.tier, TIERS)
-            release = parse_month(spec.release, f"{key}.release")
-            if spec.retire is not None and parse_month(spec.retire, f"{key}.retire") < release:
-                raise ConfigError(f"{key}.retire ({spec.retire}) is before its release ({spec.release}).")
-            _check_range(f"{key}.price_in_usd_per_mtok", spec.price_in_usd_per_mtok, 0.0, low_open=True)
-            _check_range(f"{key}.price_out_usd_per_mtok", spec.price_out_usd_per_mtok, 0.0,
-                         low_open=True)
-            _check_range(f"{key}.capability", spec.capability, 0.0, 1.0)
-            _check_range(f"{key}.output_tokens_multiplier", spec.output_tokens_multiplier, 0.0,
-                         low_open=True)
-            for j, change in enumerate(spec.price_changes):
-                ckey = f"{key}.price_changes[{j}]"
-                parse_month(change.month, f"{ckey}.month")
-                _check_range(f"{ckey}.price_in_usd_per_mtok", change.price_in_usd_per_mtok, 0.0,
-                             low_open=True)
-                _check_range(f"{ckey}.price_out_usd_per_mtok", change.price_out_usd_per_mtok, 0.0,
-                             low_open=True)
+            check_model(f"market.models.{mid}", spec, self.providers, self.benchmarks)
         parse_month(self.trends.start, "market.trends.start")
         for tier in TIERS:
             trend: TierTrend = getattr(self.trends, tier)
             _check_range(f"market.trends.{tier}.price_change_per_year", trend.price_change_per_year,
-                         0.0, low_open=True)
-            _check_range(f"market.trends.{tier}.capability_gain_per_year",
-                         trend.capability_gain_per_year, -1.0, 1.0)
+                         0.01, 100.0)
+            _check_range(f"market.trends.{tier}.ability_gain_per_year", trend.ability_gain_per_year,
+                         -5.0, 5.0)
+
+
+ABILITY_RANGE = (-20.0, 20.0)  # logit units: far beyond any model (GPT-3.5 ~ -2, 2026 frontier ~ 3)
+
+
+def check_model(key: str, spec: ModelSpec, providers: dict[str, Any], benchmarks: dict[str, BenchmarkSpec]) -> None:
+    """Refuse a catalogue entry with an unknown provider or tier, contradictory dates, or bad scores."""
+    _check_choice(f"{key}.provider", spec.provider, sorted(providers))
+    _check_choice(f"{key}.tier", spec.tier, TIERS)
+    release = parse_month(spec.release, f"{key}.release")
+    if spec.retire is not None and parse_month(spec.retire, f"{key}.retire") < release:
+        raise ConfigError(f"{key}.retire ({spec.retire}) is before its release ({spec.release}).")
+    _check_range(f"{key}.price_in_usd_per_mtok", spec.price_in_usd_per_mtok, 0.0, 1e4, low_open=True)
+    _check_range(f"{key}.price_out_usd_per_mtok", spec.price_out_usd_per_mtok, 0.0, 1e4, low_open=True)
+    _check_range(f"{key}.output_tokens_multiplier", spec.output_tokens_multiplier, 0.0, 100.0, low_open=True)
+    if (spec.ability is None) == (not spec.benchmarks):
+        raise ConfigError(f"{key}: give either benchmarks (published scores, e.g. benchmarks: {{gpqa_diamond: "
+                          "0.5}}) or ability (a value on the logit scale), not both and not neither.")
+    if spec.ability is not None:
+        _check_range(f"{key}.ability", spec.ability, *ABILITY_RANGE)
+    for name, score in spec.benchmarks.items():
+        _check_choice(f"{key}.benchmarks ({name})", name, sorted(benchmarks))
+        bench = benchmarks[name]
+        low, high, low_open = {"accuracy": (bench.chance, 1.0, True), "index": (0.0, 100.0, True),
+                               "elo": (100.0, 4000.0, False)}[bench.kind]
+        _check_range(f"{key}.benchmarks.{name}", score, low, high, low_open=low_open)
+        if bench.kind != "elo" and score >= high:
+            raise ConfigError(f"{key}.benchmarks.{name} = {score!r}: a perfect score has no place on the "
+                              f"logit scale; allowed: ({low:g}, {high:g}).")
+    for j, change in enumerate(spec.price_changes):
+        ckey = f"{key}.price_changes[{j}]"
+        if parse_month(change.month, f"{ckey}.month") < release:
+            raise ConfigError(f"{ckey}.month ({change.month}) is before {key}.release ({spec.release}); "
+                              "a price change must come after the model's release.")
+        _check_range(f"{ckey}.price_in_usd_per_mtok", change.price_in_usd_per_mtok, 0.0, 1e4, low_open=True)
+        _check_range(f"{ckey}.price_out_usd_per_mtok", change.price_out_usd_per_mtok, 0.0, 1e4, low_open=True)
 
 
 # ------------------------------------------------------------------------------- population
@@ -293,20 +351,31 @@ class MarketConfig:
 
 @dataclass
 class IndustrySpec:
-    """An industry: its share of enterprises, task-difficulty mix and overseas access."""
+    """An industry: its share of enterprises, its mix of task families and overseas access.
+
+    ``family_weights`` (family -> weight, normalised) is the share of the industry's tasks in
+    each task family of ``workload.families``.
+    """
 
     weight: float = MISSING
-    difficulty_alpha: float = MISSING
-    difficulty_beta: float = MISSING
+    family_weights: dict[str, float] = field(default_factory=dict)
     overseas_allowed_share: float = MISSING
 
 
 @dataclass
 class PopulationConfig:
-    """The enterprises: how many, how big, what they need and whom they prefer."""
+    """The enterprises: how many agents, how many real firms they stand for, how big, whom they prefer.
+
+    ``n_enterprises`` agents are a weighted sample of ``market_enterprises`` real enterprises
+    (the number buying model APIs once every one has entered): every total (USD, tokens,
+    tasks, enterprise counts) estimates the real market whatever ``n_enterprises`` is, which
+    only sets the resolution. Sizes are drawn by stratified sampling from the size
+    distribution and its size-weighted twin, so the few giant buyers are represented at
+    small n (``routesim.population.draw_sizes``).
+    """
 
     n_enterprises: int = 10_000
-    n_segments: int = 8
+    market_enterprises: float = 10_000.0
     size_median_tasks_per_month: float = MISSING
     size_sigma: float = MISSING
     requirement_low: float = MISSING
@@ -326,9 +395,9 @@ class PopulationConfig:
                 f"population.entry_hazard = 0 with population.active_share_at_start = "
                 f"{self.active_share_at_start!r}: the other enterprises would never enter; set "
                 "entry_hazard in (0, 1] or active_share_at_start = 1.")
-        _check_range("population.n_segments", self.n_segments, 1, 1000)
+        _check_range("population.market_enterprises", self.market_enterprises, 0.0, 1e9, low_open=True)
         _check_range("population.size_median_tasks_per_month", self.size_median_tasks_per_month,
-                     0.0, low_open=True)
+                     0.0, 1e12, low_open=True)
         _check_range("population.size_sigma", self.size_sigma, 0.0, 5.0)
         _check_range("population.requirement_low", self.requirement_low, 0.0, 1.0)
         _check_range("population.requirement_high", self.requirement_high, self.requirement_low, 1.0)
@@ -336,9 +405,12 @@ class PopulationConfig:
             raise ConfigError("population.industries is empty; give at least one industry.")
         for name, ind in self.industries.items():
             key = f"population.industries.{name}"
-            _check_range(f"{key}.weight", ind.weight, 0.0)
-            _check_range(f"{key}.difficulty_alpha", ind.difficulty_alpha, 0.0, low_open=True)
-            _check_range(f"{key}.difficulty_beta", ind.difficulty_beta, 0.0, low_open=True)
+            _check_range(f"{key}.weight", ind.weight, 0.0, 1e6)
+            if not ind.family_weights or sum(ind.family_weights.values()) <= 0:
+                raise ConfigError(f"{key}.family_weights: give each task family's share of the industry's "
+                                  "tasks, e.g. {routine: 0.7, coding: 0.2, reasoning: 0.1}; at least one > 0.")
+            for fam, w in ind.family_weights.items():
+                _check_range(f"{key}.family_weights.{fam}", w, 0.0, 1e6)
             _check_range(f"{key}.overseas_allowed_share", ind.overseas_allowed_share, 0.0, 1.0)
         if sum(ind.weight for ind in self.industries.values()) <= 0:
             raise ConfigError("population.industries: the weights sum to 0; at least one must be > 0.")
@@ -354,25 +426,50 @@ class PopulationConfig:
 
 
 @dataclass
-class WorkloadConfig:
-    """Tokens per task and the item-response success model p = sigmoid(s * (c - d))."""
+class FamilySpec:
+    """A task family (routine work, coding, reasoning and agentic work, ...).
 
+    Its tasks' difficulties are normal on the ability scale (mean, sd at the start month); a
+    model of ability a solves a task of difficulty d with probability sigmoid(slope (a - d)).
+    Tokens per task at the family's mean difficulty; harder tasks use more (see
+    ``WorkloadConfig.tokens_difficulty_slope``).
+    """
+
+    difficulty_mean: float = MISSING
+    difficulty_sd: float = MISSING
     success_slope: float = MISSING
     tokens_in_per_task: float = MISSING
     tokens_out_per_task: float = MISSING
-    tokens_difficulty_slope: float = MISSING
+
+
+@dataclass
+class WorkloadConfig:
+    """Task families, their segments, and how task difficulty moves with the frontier."""
+
+    families: dict[str, FamilySpec] = field(default_factory=dict)
+    # each family is split into this many equally weighted difficulty segments (quantiles)
+    segments_per_family: int = 4
+    # tokens per task x exp(slope x (difficulty - the family's mean difficulty at the start))
+    tokens_difficulty_slope: float = 0.0
     # tasks handed to models get harder as models improve: every segment's difficulty rises by
-    # this share of the rise in the best frontier capability on offer since the start month
+    # this share of the rise in the best frontier ability on offer since the start month
     difficulty_tracks_frontier: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_range("workload.success_slope", self.success_slope, 0.0, low_open=True)
-        _check_range("workload.tokens_in_per_task", self.tokens_in_per_task, 0.0)
-        _check_range("workload.tokens_out_per_task", self.tokens_out_per_task, 0.0)
-        _check_range("workload.tokens_difficulty_slope", self.tokens_difficulty_slope, 0.0)
-        _check_range("workload.difficulty_tracks_frontier", self.difficulty_tracks_frontier, 0.0, 1.0)
-        if self.tokens_in_per_task + self.tokens_out_per_task <= 0:
-            raise ConfigError("workload: tokens_in_per_task + tokens_out_per_task must be > 0.")
+        if not self.families:
+            raise ConfigError("workload.families is empty; give at least one task family.")
+        for name, fam in self.families.items():
+            key = f"workload.families.{name}"
+            _check_range(f"{key}.difficulty_mean", fam.difficulty_mean, *ABILITY_RANGE)
+            _check_range(f"{key}.difficulty_sd", fam.difficulty_sd, 0.0, 10.0)
+            _check_range(f"{key}.success_slope", fam.success_slope, 0.0, 50.0, low_open=True)
+            _check_range(f"{key}.tokens_in_per_task", fam.tokens_in_per_task, 0.0, 1e7)
+            _check_range(f"{key}.tokens_out_per_task", fam.tokens_out_per_task, 0.0, 1e7)
+            if fam.tokens_in_per_task + fam.tokens_out_per_task <= 0:
+                raise ConfigError(f"{key}: tokens_in_per_task + tokens_out_per_task must be > 0.")
+        _check_range("workload.segments_per_family", self.segments_per_family, 1, 100)
+        _check_range("workload.tokens_difficulty_slope", self.tokens_difficulty_slope, 0.0, 2.0)
+        _check_range("workload.difficulty_tracks_frontier", self.difficulty_tracks_frontier, 0.0, 1.5)
 
 
 @dataclass
@@ -410,33 +507,37 @@ CAP_BEHAVIOURS: tuple[str, ...] = ("throttle", "overspend", "downgrade")
 
 @dataclass
 class BudgetConfig:
-    """Monthly AI budgets and what an enterprise does when it reaches its cap.
+    """Annual AI budgets, overrun episodes, and what an enterprise does at its cap.
 
-    Budget = headroom x planned spend; headroom is log-normal per enterprise. Planned spend is
-    re-set every ``replan_months`` to the mean monthly bill of the last period (the first
-    period: start-month tasks at the start-month flagship cost per task), grown at
-    ``demand.growth_per_month`` from the middle of that period. At the
-    cap an enterprise throttles (the rest of its tasks go unmet), overspends (pays, counted
-    as a breach), or downgrades (moves every segment to the cheapest eligible model, then
-    throttles if still over; only routers can, others throttle). Spend above
-    ``runaway_multiple`` x budget is a runaway episode.
+    Each enterprise has a budget year of ``period_months`` starting at its own month (its
+    entry month, or a drawn month for those buying from the start: fiscal years spread over
+    the calendar). At each budget round it forecasts the year's bill (last period's mean
+    monthly bill, grown at the demand trend) and sets a budget of forecast x exp(b), b drawn
+    per enterprise-year from N(``log_budget_to_forecast_mean``, ``log_budget_to_forecast_sd``):
+    how far budgets fall short of (b < 0) or exceed what the firm will actually spend. The cap
+    is hit in the month its spend so far this year would pass the budget (an overrun episode,
+    at most one a year); from then to the next round it is at its cap and throttles (serves
+    only what the budget has left, then nothing: a hard limit), overspends (pays, counted as
+    overspend), or downgrades (routers move every segment to the cheapest eligible model for
+    the rest of the year, then throttle if still over; non-routers throttle). A month's bill
+    above ``runaway_multiple`` x the budget's monthly rate (budget / period) is a runaway.
     """
 
     enabled: bool = False
-    headroom_median: float = 1.5
-    headroom_sigma: float = 0.3
+    log_budget_to_forecast_mean: float = 0.0
+    log_budget_to_forecast_sd: float = 0.0
     behaviour_shares: dict[str, float] = field(default_factory=dict)  # behaviour -> share
     runaway_multiple: float = 3.0
-    replan_months: int = 12
+    period_months: int = 12
 
     def __post_init__(self) -> None:
-        _check_range("budget.replan_months", self.replan_months, 1, 1200)
-        _check_range("budget.headroom_median", self.headroom_median, 0.0, low_open=True)
-        _check_range("budget.headroom_sigma", self.headroom_sigma, 0.0, 5.0)
-        _check_range("budget.runaway_multiple", self.runaway_multiple, 1.0)
+        _check_range("budget.period_months", self.period_months, 1, 120)
+        _check_range("budget.log_budget_to_forecast_mean", self.log_budget_to_forecast_mean, -5.0, 5.0)
+        _check_range("budget.log_budget_to_forecast_sd", self.log_budget_to_forecast_sd, 0.0, 5.0)
+        _check_range("budget.runaway_multiple", self.runaway_multiple, 1.0, 1e6)
         for name, share in self.behaviour_shares.items():
             _check_choice("budget.behaviour_shares (behaviour)", name, CAP_BEHAVIOURS)
-            _check_range(f"budget.behaviour_shares.{name}", share, 0.0)
+            _check_range(f"budget.behaviour_shares.{name}", share, 0.0, 1e6)
         if self.enabled and sum(self.behaviour_shares.values()) <= 0:
             raise ConfigError("budget.behaviour_shares sum to 0; give at least one behaviour a share > 0.")
 
@@ -446,13 +547,13 @@ class AccessConfig:
     """Overseas models: how allowed enterprises discount them, and a dated ban."""
 
     overseas_risk_premium: float = 0.0  # perceived cost markup, e.g. 1.0 = seen as twice the price
-    overseas_quality_discount: float = 0.0  # perceived capability discount on the 0-1 scale
+    overseas_quality_discount: float = 0.0  # perceived ability discount, logit units
     ban_start: str | None = None  # from this month a share of allowed enterprises lose access
     ban_share: float = 1.0
 
     def __post_init__(self) -> None:
         _check_range("access.overseas_risk_premium", self.overseas_risk_premium, 0.0, 100.0)
-        _check_range("access.overseas_quality_discount", self.overseas_quality_discount, 0.0, 1.0)
+        _check_range("access.overseas_quality_discount", self.overseas_quality_discount, 0.0, 10.0)
         if self.ban_start is not None:
             parse_month(self.ban_start, "access.ban_start")
         _check_range("access.ban_share", self.ban_share, 0.0, 1.0)
@@ -515,8 +616,9 @@ class RouterConfig:
 
     policy: str = "cost_optimal"
     mix: dict[str, float] = field(default_factory=dict)
-    # threshold: segments with difficulty <= this go to the cheapest acceptable model.
-    threshold_difficulty: float = 0.5
+    # threshold: segments whose difficulty at the start month (ability scale) is <= this go to
+    # the cheapest acceptable model, the rest to the flagship (a fixed set of "easy" work).
+    threshold_difficulty: float = 0.0
     # cascade: the first try is the cheapest model with at least this success probability.
     cascade_first_success: float = 0.5
     # learned: sd of the router's error in estimating a segment's difficulty (0 = oracle), and
@@ -531,6 +633,12 @@ class RouterConfig:
     fee_share_of_spend: float = 0.0
     fee_usd_per_1k_requests: float = 0.0
     integration_cost_usd: float = 0.0
+    # Vendor awareness: a share of routers is in-house (routes only among its vendor's models:
+    # the vendor's own or its cloud marketplace's router); the rest are neutral (any vendor)
+    # and see other vendors' models at a perceived markup (a committed-spend contract with the
+    # vendor, loyalty), e.g. 0.2 = 20% dearer than list.
+    in_house_share: float = 0.0
+    neutral_other_vendor_premium: float = 0.0
 
     def __post_init__(self) -> None:
         from routesim.routing import POLICIES  # local import: routing imports nothing from here
@@ -543,16 +651,18 @@ class RouterConfig:
             for name, w in self.mix.items():
                 _check_choice("router.mix (policy)", name, tuple(POLICIES))
                 _check_range(f"router.mix.{name}", w, 0.0)
-        _check_range("router.threshold_difficulty", self.threshold_difficulty, 0.0, 1.0)
+        _check_range("router.threshold_difficulty", self.threshold_difficulty, *ABILITY_RANGE)
         _check_range("router.cascade_first_success", self.cascade_first_success, 0.0, 1.0)
-        _check_range("router.learned_noise_sd", self.learned_noise_sd, 0.0, 1.0)
+        _check_range("router.learned_noise_sd", self.learned_noise_sd, 0.0, 10.0)
         _check_range("router.learned_margin_sds", self.learned_margin_sds, -5.0, 5.0)
         _check_range("router.logit_quality_weight", self.logit_quality_weight, 0.0)
         _check_range("router.logit_price_weight", self.logit_price_weight, 0.0)
         _check_range("router.logit_loyalty", self.logit_loyalty, -100.0, 100.0)
         _check_range("router.fee_share_of_spend", self.fee_share_of_spend, 0.0, 1.0)
-        _check_range("router.fee_usd_per_1k_requests", self.fee_usd_per_1k_requests, 0.0)
-        _check_range("router.integration_cost_usd", self.integration_cost_usd, 0.0)
+        _check_range("router.fee_usd_per_1k_requests", self.fee_usd_per_1k_requests, 0.0, 1e6)
+        _check_range("router.integration_cost_usd", self.integration_cost_usd, 0.0, 1e12)
+        _check_range("router.in_house_share", self.in_house_share, 0.0, 1.0)
+        _check_range("router.neutral_other_vendor_premium", self.neutral_other_vendor_premium, 0.0, 100.0)
 
     def policy_weights(self) -> dict[str, float]:
         """Policy name -> share of adopters using it."""
@@ -561,7 +671,7 @@ class RouterConfig:
 
 @dataclass
 class PriceShock:
-    """From ``month`` on, multiply the list prices and shift the capability of the targets.
+    """From ``month`` on, multiply the list prices and shift the ability (logit units) of the targets.
 
     ``target`` is ``tier:<tier>``, ``provider:<provider>`` or ``model:<model>``.
     """
@@ -569,7 +679,7 @@ class PriceShock:
     month: str = MISSING
     target: str = MISSING
     price_multiplier: float = 1.0
-    capability_shift: float = 0.0
+    ability_shift: float = 0.0
 
 
 @dataclass
@@ -599,8 +709,8 @@ class ScenarioConfig:
             if not name:
                 raise ConfigError(f"{key}.target = {shock.target!r}: write it as tier:<tier>, "
                                   "provider:<provider> or model:<model>.")
-            _check_range(f"{key}.price_multiplier", shock.price_multiplier, 0.0, low_open=True)
-            _check_range(f"{key}.capability_shift", shock.capability_shift, -1.0, 1.0)
+            _check_range(f"{key}.price_multiplier", shock.price_multiplier, 1e-3, 1e3)
+            _check_range(f"{key}.ability_shift", shock.ability_shift, -10.0, 10.0)
 
 
 @dataclass
@@ -751,8 +861,11 @@ class Config:
         for mid, spec in self.scenario.new_models.items():
             if mid in self.market.models:
                 raise ConfigError(f"scenario.new_models.{mid}: the market already has a model of that name.")
-            _check_choice(f"scenario.new_models.{mid}.provider", spec.provider, providers)
-            _check_choice(f"scenario.new_models.{mid}.tier", spec.tier, TIERS)
+            check_model(f"scenario.new_models.{mid}", spec, self.market.providers, self.market.benchmarks)
+        families = sorted(self.workload.families)
+        for name, ind in self.population.industries.items():
+            for fam in ind.family_weights:
+                _check_choice(f"population.industries.{name}.family_weights ({fam})", fam, families)
         targets = {"tier": TIERS, "provider": providers,
                    "model": sorted([*self.market.models, *self.scenario.new_models])}
         for j, shock in enumerate(self.scenario.shocks):
@@ -761,12 +874,11 @@ class Config:
         for name in self.population.preferred_vendor_weights:
             _check_choice(f"population.preferred_vendor_weights.{name} (provider)", name, providers)
         for name, w in self.population.preferred_vendor_weights.items():
-            has_frontier = any(m.provider == name and m.tier == "frontier" and m.flagship_eligible
-                               for m in self.market.models.values())
-            if w > 0 and not has_frontier:
+            has_everyday = any(m.provider == name and m.flagship_eligible for m in self.market.models.values())
+            if w > 0 and not has_everyday:
                 raise ConfigError(
                     f"population.preferred_vendor_weights.{name}: provider '{name}' sells no "
-                    "flagship-eligible frontier model, so it cannot be a preferred vendor; give it "
+                    "flagship-eligible model, so it cannot be a preferred vendor; give it "
                     "weight 0 or add such a model to market.models."
                 )
 

@@ -1,7 +1,8 @@
 """Provider economics over time, as (month x provider) arrays.
 
-Dated series of fixed cost, revenue outside the simulated API market and its margin, and
-the serving-cost path.
+One scope for every provider's books: its model-API business. The fixed cost is the dated
+series of the config, as sourced (a company's, or an API segment's), times the share
+allocated to the API business; serving cost per token follows its own path.
 """
 
 from __future__ import annotations
@@ -34,32 +35,23 @@ def series_values(series: DatedSeries, months: np.ndarray, key: str = "series") 
 
 @dataclass(frozen=True)
 class ProviderBooks:
-    """Per (month, provider): the exogenous parts of each provider's finances."""
+    """Per (month, provider): the exogenous parts of each provider's API-business books."""
 
-    fixed_cost: np.ndarray  # (T, P) USD per month
-    other_revenue: np.ndarray  # (T, P) USD per month, outside the simulated API market
-    other_gross_margin: np.ndarray  # (T, P) fraction of other revenue left after its costs
+    fixed_cost: np.ndarray  # (T, P) USD per month allocated to the API business
     serving_fraction: np.ndarray  # (T, P) serving cost per token / launch list price
-    initial_cash: np.ndarray  # (P,)
-    scope: tuple[str, ...]
+    scope: tuple[str, ...]  # what the sourced fixed-cost series covered (company, api_segment)
 
 
 def build_books(cfg: Config, months: np.ndarray, provider_ids: tuple[str, ...]) -> ProviderBooks:
     """Lay out every provider's exogenous finances on the simulated months."""
     start = months[0]
-    cols: dict[str, list[np.ndarray]] = {"fixed": [], "other": [], "margin": [], "serving": []}
+    fixed, serving = [], []
     for pid in provider_ids:
         spec = cfg.market.providers[pid]
         key = f"market.providers.{pid}"
-        cols["fixed"].append(series_values(spec.fixed_cost_usd_per_month, months, f"{key}.fixed_cost"))
-        cols["other"].append(series_values(spec.other_revenue_usd_per_month, months, f"{key}.other_revenue"))
-        cols["margin"].append(series_values(spec.other_gross_margin, months, f"{key}.other_gross_margin"))
+        company = series_values(spec.fixed_cost_usd_per_month, months, f"{key}.fixed_cost")
+        fixed.append(spec.api_share_of_fixed_cost * company)
         decline = spec.serving_cost_fraction * spec.serving_cost_change_per_year ** ((months - start) / 12.0)
-        cols["serving"].append(np.maximum(decline, spec.serving_cost_fraction_floor))
-    providers = [cfg.market.providers[p] for p in provider_ids]
-    return ProviderBooks(
-        fixed_cost=np.stack(cols["fixed"], axis=1), other_revenue=np.stack(cols["other"], axis=1),
-        other_gross_margin=np.stack(cols["margin"], axis=1),
-        serving_fraction=np.stack(cols["serving"], axis=1),
-        initial_cash=np.array([p.initial_cash_usd for p in providers]),
-        scope=tuple(p.scope for p in providers))
+        serving.append(np.maximum(decline, spec.serving_cost_fraction_floor))
+    return ProviderBooks(fixed_cost=np.stack(fixed, axis=1), serving_fraction=np.stack(serving, axis=1),
+                         scope=tuple(cfg.market.providers[p].scope for p in provider_ids))

@@ -32,13 +32,19 @@ def month_index(model: MarketModel) -> pd.DatetimeIndex:
 
 
 def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
-    """The five output tables of DESIGN section 5 (plus the optional enterprise panel)."""
+    """The five output tables of DESIGN section 5 (plus the optional enterprise panel).
+
+    Usage share is one thing everywhere: a provider's (tier's) share of model calls, the unit
+    of enterprise work sent to a model (Menlo's "share of AI workloads"; a cascade's escalated
+    task counts once at each model it calls). Spend share (of enterprise spend on models, =
+    revenue share) and token share are their own columns beside it.
+    """
     cat, rec = model.catalog, model.record
     months = month_index(model)
     n_t, n_m, n_p = len(months), cat.n_models, cat.n_providers
     revenue = np.array(rec.model_revenue)  # (T, M)
     tokens = np.array(rec.model_tokens)
-    tasks = np.array(rec.model_tasks)
+    calls = np.array(rec.model_calls)
 
     on_offer = cat.available | (revenue > 0)
     tt, mm = np.nonzero(on_offer)
@@ -50,85 +56,87 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
         "tier": np.array(TIERS)[cat.model_tier[mm]],
         "price_in_usd_per_mtok": cat.price_in[tt, mm] * factor[tt, mm],
         "price_out_usd_per_mtok": cat.price_out[tt, mm] * factor[tt, mm],
-        "capability": cat.capability[tt, mm],
+        "ability": cat.ability[tt, mm],
+        "calls": calls[tt, mm],
         "tokens": tokens[tt, mm],
-        "tasks": tasks[tt, mm],
         "revenue_usd": revenue[tt, mm],
     })
 
     to_provider = np.zeros((n_m, n_p))
     to_provider[np.arange(n_m), cat.model_provider] = 1.0
-    p_revenue, p_tokens, p_tasks = revenue @ to_provider, tokens @ to_provider, tasks @ to_provider
+    p_revenue, p_tokens, p_calls = revenue @ to_provider, tokens @ to_provider, calls @ to_provider
     books = {k: np.array(v) for k, v in rec.provider.items()}  # (T, P) each
-    other, other_cost = books["other_revenue_usd"], books["other_cost_usd"]
     serving, fixed = books["serving_cost_usd"], books["fixed_cost_usd"]
-    gross = p_revenue + other - serving - other_cost
     providers = pd.DataFrame({
         "month": np.repeat(months, n_p),
         "provider": np.tile(cat.provider_ids, n_t),
         "origin": np.tile(cat.provider_origin, n_t),
-        "scope": np.tile(model.books.scope, n_t),
         "revenue_usd": p_revenue.ravel(),
+        "calls": p_calls.ravel(),
         "tokens": p_tokens.ravel(),
-        "tasks": p_tasks.ravel(),
-        "revenue_share": _shares(p_revenue).ravel(),
+        "usage_share": _shares(p_calls).ravel(),
+        "spend_share": _shares(p_revenue).ravel(),
         "token_share": _shares(p_tokens).ravel(),
-        "task_share": _shares(p_tasks).ravel(),
         "serving_cost_usd": serving.ravel(),
-        "api_gross_margin_usd": (p_revenue - serving).ravel(),
-        "other_revenue_usd": other.ravel(),
-        "other_cost_usd": other_cost.ravel(),
-        "total_revenue_usd": (p_revenue + other).ravel(),
-        "gross_margin_usd": gross.ravel(),
+        "gross_margin_usd": (p_revenue - serving).ravel(),
         "fixed_cost_usd": fixed.ravel(),
-        "operating_income_usd": (gross - fixed).ravel(),
-        "cumulative_cash_usd": books["cumulative_cash_usd"].ravel(),
+        "operating_income_usd": (p_revenue - serving - fixed).ravel(),
+        "cumulative_operating_income_usd": books["cumulative_operating_income_usd"].ravel(),
     })
 
     n_tiers = len(TIERS)
     to_tier = np.zeros((n_m, n_tiers))
     to_tier[np.arange(n_m), cat.model_tier] = 1.0
-    t_revenue, t_tokens, t_tasks = revenue @ to_tier, tokens @ to_tier, tasks @ to_tier
+    t_revenue, t_tokens, t_calls = revenue @ to_tier, tokens @ to_tier, calls @ to_tier
     tiers = pd.DataFrame({
         "month": np.repeat(months, n_tiers),
         "tier": np.tile(TIERS, n_t),
         "revenue_usd": t_revenue.ravel(),
+        "calls": t_calls.ravel(),
         "tokens": t_tokens.ravel(),
-        "tasks": t_tasks.ravel(),
-        "revenue_share": _shares(t_revenue).ravel(),
+        "usage_share": _shares(t_calls).ravel(),
+        "spend_share": _shares(t_revenue).ravel(),
         "token_share": _shares(t_tokens).ravel(),
-        "task_share": _shares(t_tasks).ravel(),
     })
 
     ent = pd.DataFrame(rec.enterprise)
     ent.insert(0, "month", months)
     ent["savings_usd"] = (ent["no_routing_spend_usd"] - ent["spend_usd"] - ent["router_fees_usd"]
                           - ent["integration_cost_usd"])
-    ent["savings_share"] = np.divide(ent["savings_usd"], ent["no_routing_spend_usd"],
-                                     out=np.zeros(n_t), where=ent["no_routing_spend_usd"] > 0)
-    ent["success_rate"] = np.divide(ent["expected_successes"], ent["tasks_served"],
-                                    out=np.zeros(n_t), where=ent["tasks_served"] > 0)
-    ent["n_enterprises"] = model.population.size
-    # shares are of the enterprises buying that month (the others have not entered yet)
-    active = ent["active_enterprises"].to_numpy()
-    ent["adopter_share"] = np.divide(ent["adopters"], active, out=np.zeros(n_t), where=active > 0)
+    ent["savings_share"] = _ratio(ent["savings_usd"], ent["no_routing_spend_usd"])
+    router_savings = (ent["router_no_routing_spend_usd"] - ent["router_spend_usd"] - ent["router_fees_usd"]
+                      - ent["integration_cost_usd"])
+    # among the enterprises routing that month: what they save, and their calls to frontier models
+    ent["router_savings_share"] = _ratio(router_savings, ent["router_no_routing_spend_usd"])
+    ent["router_frontier_call_share"] = _ratio(ent["router_frontier_calls"], ent["router_calls"])
+    ent["success_rate"] = _ratio(ent["expected_successes"], ent["tasks_served"])
+    ent["n_agents"] = model.population.size
+    # counts are of real enterprises (weighted agents); shares are of those buying that month
+    active = ent["active_enterprises"]
+    ent["adopter_share"] = _ratio(ent["adopters"], active)
+    ent["at_cap_share"] = _ratio(ent["at_cap"], active)
+    # of the budget years closing this month, the share that hit the cap (overran)
+    ent["budget_overrun_share"] = _ratio(ent["budget_periods_overrun"], ent["budget_periods_closed"])
     # vendor changes this month per enterprise (summed over a year: the share that switched,
     # counting an enterprise that switched twice twice)
-    ent["vendor_switch_share"] = np.divide(ent["vendor_switches"], active, out=np.zeros(n_t),
-                                           where=active > 0)
+    ent["vendor_switch_share"] = _ratio(ent["vendor_switches"], active)
 
     frontier = TIERS.index("frontier")
+    total_calls = calls.sum(axis=1)
     market = pd.DataFrame({
         "month": months,
         "total_spend_usd": revenue.sum(axis=1),
+        "calls": total_calls,
         "tokens": tokens.sum(axis=1),
-        "tasks": tasks.sum(axis=1),
-        "hhi_revenue": 10_000 * (_shares(p_revenue) ** 2).sum(axis=1),
-        "hhi_tokens": 10_000 * (_shares(p_tokens) ** 2).sum(axis=1),
+        "hhi_spend": 10_000 * (_shares(p_revenue) ** 2).sum(axis=1),
+        "hhi_usage": 10_000 * (_shares(p_calls) ** 2).sum(axis=1),
         "frontier_revenue_usd": t_revenue[:, frontier],
-        "frontier_revenue_per_task_usd": np.divide(
-            t_revenue[:, frontier], tasks.sum(axis=1), out=np.zeros(n_t), where=tasks.sum(axis=1) > 0),
-        "frontier_revenue_share": _shares(t_revenue)[:, frontier],
+        "frontier_calls": t_calls[:, frontier],
+        # per frontier call served (what a frontier task earns), and per call of any tier
+        "frontier_revenue_per_frontier_call_usd": _ratio(t_revenue[:, frontier], t_calls[:, frontier]),
+        "frontier_revenue_per_call_usd": _ratio(t_revenue[:, frontier], total_calls),
+        "frontier_usage_share": _shares(t_calls)[:, frontier],
+        "frontier_spend_share": _shares(t_revenue)[:, frontier],
         "frontier_token_share": _shares(t_tokens)[:, frontier],
         "adoption_share": ent["adopter_share"].to_numpy(),
         "savings_share": ent["savings_share"].to_numpy(),
@@ -140,10 +148,17 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
         n = model.population.size
         panel = {k: np.concatenate([p[k] for p in rec.panel]) for k in rec.panel[0]}
         tables["enterprise_panel"] = pd.DataFrame({
-            "month": np.repeat(months, n), "enterprise": np.tile(np.arange(n), n_t), **panel,
+            "month": np.repeat(months, n), "enterprise": np.tile(np.arange(n), n_t),
+            "weight": np.tile(model.population.weight, n_t), **panel,
             "savings_usd": panel["no_routing_spend_usd"] - panel["spend_usd"] - panel["router_fees_usd"],
         })
     return tables
+
+
+def _ratio(num: np.ndarray | pd.Series, den: np.ndarray | pd.Series) -> np.ndarray:
+    """The ratio of two series, 0 where the denominator is 0."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
 def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, object]]:
@@ -168,7 +183,7 @@ def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, obj
 
     worst = 0.0
     for frame in (prov, tables["tiers"]):
-        for col, base in (("revenue_share", "revenue_usd"), ("token_share", "tokens")):
+        for col, base in (("usage_share", "calls"), ("spend_share", "revenue_usd"), ("token_share", "tokens")):
             sums = frame.groupby("month")[col].sum()
             totals = frame.groupby("month")[base].sum()
             dev = np.abs(sums[totals > 0] - 1.0)
@@ -178,15 +193,14 @@ def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, obj
     bad = []
     for name, frame in tables.items():
         numeric = frame.select_dtypes("number")
-        if numeric.isna().to_numpy().any():
-            bad.append(f"{name} has NaN")
+        if not np.isfinite(numeric.to_numpy(dtype=float)).all():
+            bad.append(f"{name} has NaN or +-inf")
         money = [c for c in numeric.columns if c.endswith("_usd") and c not in
-                 ("operating_income_usd", "cumulative_cash_usd", "savings_usd", "gross_margin_usd",
-                  "api_gross_margin_usd", "other_cost_usd")]
+                 ("operating_income_usd", "cumulative_operating_income_usd", "savings_usd", "gross_margin_usd")]
         negative = [c for c in money if (numeric[c] < 0).any()]
         if negative:
             bad.append(f"{name} has negative {', '.join(negative)}")
-    record("no_nan_or_negative_money", not bad, "; ".join(bad) or "all money columns finite and >= 0")
+    record("no_nan_or_negative_money", not bad, "; ".join(bad) or "all numbers finite, money columns >= 0")
     return results
 
 
@@ -199,9 +213,10 @@ def raise_on_failures(invariants: dict[str, dict[str, object]]) -> None:
 
 
 def break_even_months(model: MarketModel) -> dict[str, dict[str, str | None]]:
-    """Each provider's first month of positive operating income, and the scope of its books.
+    """Each provider's first month of positive operating income (its model-API business).
 
-    The month is "YYYY-MM" (None if never); the scope is ``company`` or ``api_segment``.
+    The month is "YYYY-MM", or None if it does not come within the horizon (censored: it may
+    come later, it is not "never"); ``scope`` is what its sourced fixed cost covered.
     """
     out: dict[str, dict[str, str | None]] = {}
     for agent in sorted(model.providers, key=lambda a: a.index):

@@ -2,24 +2,27 @@
 
 Each month runs these named phases, in this order:
 
-1. ``_prepare_month``: the month's catalogue (prices, capabilities, releases), what each
-   model costs and achieves on each segment, who may use overseas models.
+1. ``_prepare_month``: the month's catalogue (prices, abilities, releases), what each model
+   costs and achieves on each task segment, how each class of router perceives it.
 2. ``_reevaluate_vendors``: enterprises due for a re-evaluation pick their preferred vendor;
    enterprises entering the market this month pick their first one.
-3. ``_route``: non-adopters send every segment to their everyday flagship, adopters route
-   by their policy: a plan of model calls per (enterprise, segment) for each policy group.
-4. ``_bill``: demand (growth, price rebound, spikes), router fees, budgets and what happens
-   at the cap (throttle, overspend, downgrade), then tasks x calls x cost to the models.
-5. ``_account_providers``: each ProviderAgent books revenue, serving cost and cash.
+3. ``_route``: non-adopters send every segment to their everyday model, adopters route by
+   their policy within what their router may use (in-house: its vendor's models; neutral:
+   any): a plan of model calls per (enterprise, segment) for each policy group.
+4. ``_bill``: demand (growth, the rebound, spikes), router fees, annual budgets and what
+   happens at the cap (throttle, overspend, downgrade), then tasks x calls x cost to models.
+5. ``_account_providers``: each ProviderAgent books revenue, serving cost and its result.
 6. ``_record``: append the month's aggregates to the record.
-7. ``_adopt``: Bass diffusion (pushed by cap hits, checked against expected net savings)
-   decides who routes from next month on.
+7. ``_adopt``: Bass diffusion (pushed while at the budget cap, checked against expected net
+   savings) decides who routes from next month on.
 
-Enterprise state is a struct of NumPy arrays owned by the model; EnterpriseAgents are Mesa
-views on their rows. All randomness comes from ``self.rng`` (Mesa's seeded Generator),
-split into one child stream per subsystem (population, adoption, traits, demand, switching,
-entry) and drawn whether or not a behaviour is on, so that switching one on never shifts
-another's draws (common random numbers across scenarios).
+Enterprise state is a struct of NumPy arrays owned by the model, one row per agent; each
+agent stands for ``population.weight`` real enterprises, and every total the model records
+is weighted by it, so totals estimate the real market whatever the number of agents.
+EnterpriseAgents are Mesa views on their rows. All randomness comes from ``self.rng``
+(Mesa's seeded Generator), split into one child stream per subsystem (population, adoption,
+traits, demand, switching, entry, budgets) and drawn whether or not a behaviour is on, so
+that switching one on never shifts another's draws (common random numbers across scenarios).
 
 Months are recorded in a :class:`MonthlyRecord` of arrays rather than Mesa's DataCollector:
 the outputs are long tables keyed by (month, provider / model / tier), and DataCollector
@@ -36,16 +39,10 @@ from collections.abc import Iterator
 import mesa
 import numpy as np
 
+from routesim import billing
 from routesim.adoption import adoption_probability, peer_adopter_share
 from routesim.agents import EnterpriseAgent, ProviderAgent
-from routesim.billing import (
-    DOWNGRADE,
-    CapOutcome,
-    RowPrices,
-    apply_caps,
-    calls_by_menu_cell,
-    price_plan,
-)
+from routesim.billing import DOWNGRADE, Budgets, RowPrices
 from routesim.catalog import build_catalog
 from routesim.config import TIERS, Config, parse_month
 from routesim.economics import build_books
@@ -61,11 +58,14 @@ from routesim.routing import (
     learned_requirement,
     one_hot,
     perceive,
+    router_class,
+    router_classes,
 )
-from routesim.vendors import choose_vendor, flagship_tables
-from routesim.workload import MonthMenu, build_workload, demand_multiplier, growth_path, month_menu
+from routesim.vendors import choose_vendor, everyday_models, model_tables
+from routesim.workload import MonthMenu, build_workload, growth_path, month_menu
 
 Group = tuple[np.ndarray, Plan]  # (enterprise indices, their plan)
+FRONTIER = TIERS.index("frontier")
 
 
 @contextlib.contextmanager
@@ -85,13 +85,12 @@ class MonthlyRecord:
 
     model_revenue: list[np.ndarray] = dataclasses.field(default_factory=list)  # (M,) per month
     model_tokens: list[np.ndarray] = dataclasses.field(default_factory=list)
-    model_tasks: list[np.ndarray] = dataclasses.field(default_factory=list)
+    model_calls: list[np.ndarray] = dataclasses.field(default_factory=list)
     price_factor: list[np.ndarray] = dataclasses.field(default_factory=list)  # (M,)
-    # (P,) per month: serving_cost_usd, other_revenue_usd, other_cost_usd, fixed_cost_usd,
-    # cumulative_cash_usd
+    # (P,) per month: serving_cost_usd, fixed_cost_usd, cumulative_operating_income_usd
     provider: dict[str, list[np.ndarray]] = dataclasses.field(
-        default_factory=lambda: {k: [] for k in ("serving_cost_usd", "other_revenue_usd", "other_cost_usd",
-                                                 "fixed_cost_usd", "cumulative_cash_usd")})
+        default_factory=lambda: {k: [] for k in ("serving_cost_usd", "fixed_cost_usd",
+                                                 "cumulative_operating_income_usd")})
     tier_token_share: list[np.ndarray] = dataclasses.field(default_factory=list)  # (P, tiers)
     enterprise: list[dict[str, float]] = dataclasses.field(default_factory=list)
     panel: list[dict[str, np.ndarray]] = dataclasses.field(default_factory=list)
@@ -103,11 +102,11 @@ class Month:
 
     t: int
     menu: MonthMenu
-    flagships: np.ndarray  # (P,) each provider's everyday model, -1 if none
-    perceived_cost: np.ndarray  # (2, I, K, M) by overseas access
-    perceived_success: np.ndarray  # (2, I, K, M)
+    everyday: np.ndarray  # (G, P) each provider's everyday model per group (access x industry), -1 if none
+    vendor_utility: np.ndarray  # (G, P) the group's utility of that everyday model (-inf if none)
+    perceived_cost: np.ndarray  # (2, K, M) by overseas access
+    perceived_success: np.ndarray  # (2, K, M)
     price_factor: np.ndarray  # (M,) pricing strategies' multiplier on list prices
-    difficulty: np.ndarray  # (I, K) segment difficulties this month
 
 
 class MarketModel(mesa.Model):
@@ -124,14 +123,16 @@ class MarketModel(mesa.Model):
         self.workload = build_workload(cfg, self.catalog)
         # spawn children are keyed by index: adding a stream at the end leaves the others' draws
         (population_rng, self.adoption_rng, traits_rng, self.demand_rng, self.switching_rng,
-         entry_rng) = self.rng.spawn(6)
+         entry_rng, self.budget_rng) = self.rng.spawn(7)
         self.population = draw_population(cfg, self.catalog.provider_ids, population_rng)
-        self.traits = draw_traits(cfg, traits_rng)
+        self.traits = draw_traits(cfg, self.workload.n_segments, traits_rng)
         self.entry_month = draw_entry(cfg, entry_rng)  # (N,) 0 = buying from the first month
         n = self.population.size
+        self.weight = self.population.weight  # (N,) real enterprises per agent
         self.n_months = len(self.catalog.months)
-        self.growth = growth_path(cfg.demand, self.n_months)  # (T,) trend growth of task volume
-        self._months = np.arange(self.n_months, dtype=float)
+        period = cfg.budget.period_months
+        self.growth = growth_path(cfg.demand, self.n_months + period)  # (T + period,) trend growth of tasks
+        self.log_growth = np.log(self.growth)
         self.t = 0
         self.active = self.entry_month <= 0  # (N,) buying this month
         self.entering = np.zeros(n, dtype=bool)  # (N,) buying for the first time this month
@@ -140,11 +141,14 @@ class MarketModel(mesa.Model):
         self.adopted = (self.adoption_rng.random(n) < cfg.adoption.initial_share) & self.active
         self.newly_adopted = np.zeros(n, dtype=bool)
         self.preferred = self.population.preferred.copy()
-        self.cap_hit = np.zeros(n, dtype=bool)
+        self.at_cap = np.zeros(n, dtype=bool)  # at its budget cap this month
         self.tasks = np.zeros(n)
         self.spend = np.zeros(n)
         self.router_fees = np.zeros(n)
         self.no_routing_spend = np.zeros(n)
+        # rebound: each enterprise's reference cost per successful task (NaN until it buys)
+        self.reference_cost = np.full(n, np.nan)
+        self.budgets = Budgets.empty(n)
         self.routing_allowed = cfg.scenario.routing_allowed
         if cfg.adoption.peer_group == "industry":
             self.peer_group, self.n_peer_groups = self.population.industry, len(self.workload.industry_ids)
@@ -157,20 +161,17 @@ class MarketModel(mesa.Model):
         self.router_params = RouterParams(
             threshold_difficulty=r.threshold_difficulty, cascade_first_success=r.cascade_first_success,
             logit_quality_weight=r.logit_quality_weight, logit_price_weight=r.logit_price_weight,
-            logit_loyalty=r.logit_loyalty, success_slope=cfg.workload.success_slope)
+            logit_loyalty=r.logit_loyalty)
         self.learned_requirement = learned_requirement(
             self.population.requirement,
             r.learned_noise_sd * (self.traits.difficulty_noise + r.learned_margin_sds),
-            cfg.workload.success_slope)
+            self.workload.success_slope)
+        self.easy = self.workload.base_difficulty <= r.threshold_difficulty
+        self.in_house = self.traits.in_house_draw < r.in_house_share
 
         n_seg, n_mod = self.workload.n_segments, self.catalog.n_models
-        # (N, K) flat index of (industry, segment, model 0) into a month's (I, K, M) menu arrays
-        self._row_base = (self.population.industry[:, None] * n_seg + np.arange(n_seg)) * n_mod
-        self._reference_cost_per_task: np.ndarray | None = None
-        self._planned_spend_base: np.ndarray | None = None  # monthly spend planned at _plan_month
-        self._plan_month = np.zeros(n)  # (N,) the (fractional) month each plan describes
-        self._bill_sum = np.zeros(n)  # demanded bills since the last budget round
-        self._active_months = np.zeros(n)  # months buying since the last budget round
+        self.segment_weight = self.workload.segment_weight[self.population.industry]  # (N, K)
+        self._row_base = np.broadcast_to(np.arange(n_seg) * n_mod, (n, n_seg))  # (N, K) index of (k, model 0)
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
             EnterpriseAgent.create_agents(self, n, row=list(range(n)))
@@ -178,7 +179,6 @@ class MarketModel(mesa.Model):
         for i, pid in enumerate(self.catalog.provider_ids):
             spec = cfg.market.providers[pid]
             ProviderAgent(self, index=i, name=pid, origin=spec.origin, scope=spec.scope,
-                          initial_cash_usd=spec.initial_cash_usd,
                           pricing=PRICING[cfg.pricing.strategy or spec.pricing](cfg.pricing))
         self.price_multiplier = np.ones((self.catalog.n_providers, len(TIERS)))
         self.last_cut = np.full((self.catalog.n_providers, len(TIERS)), -10**9)
@@ -201,10 +201,10 @@ class MarketModel(mesa.Model):
         switches = self._reevaluate_vendors(month)
         req = self.route_request(month)
         groups, routers = self._route(req)
-        billing = self._bill(month, groups, routers, req)
-        billing["enterprise"]["vendor_switches"] = switches
-        self._account_providers(billing)
-        self._record(billing)
+        billed = self._bill(month, groups, routers, req)
+        billed["enterprise"]["vendor_switches"] = switches
+        self._account_providers(billed)
+        self._record(billed)
         self._adopt(req)
         self.t += 1
         self.running = self.t < self.n_months
@@ -252,84 +252,93 @@ class MarketModel(mesa.Model):
         workload = self.workload.at(t)  # once a month: difficulties and tokens of month t
         menu = month_menu(workload, cat, t, factor, self.books.serving_fraction[t][cat.model_provider])
         seen_cost, seen_success = perceive(
-            menu.cost_per_task, menu.success, cat.capability[t], workload.difficulty,
-            cat.model_overseas, cfg.workload.success_slope, cfg.access.overseas_risk_premium,
+            menu.cost_per_task, menu.success, cat.ability[t], workload.difficulty,
+            cat.model_overseas, workload.success_slope, cfg.access.overseas_risk_premium,
             cfg.access.overseas_quality_discount)
-        return Month(t=t, menu=menu, flagships=cat.flagships(t), perceived_cost=seen_cost,
-                     perceived_success=seen_success, price_factor=factor, difficulty=workload.difficulty)
+        weight = self.workload.segment_weight
+        tables = [model_tables(seen_cost[a], seen_success[a], weight) for a in (0, 1)]  # (I, M) each
+        usable = eligibility(menu.available & cat.flagship_eligible, cat.model_overseas)  # (2, M)
+        n_ind = weight.shape[0]
+        everyday, utility = everyday_models(
+            np.concatenate([tables[0][0], tables[1][0]]), np.concatenate([tables[0][1], tables[1][1]]),
+            np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
+            cfg.switching.quality_weight, cfg.switching.price_weight)
+        return Month(t=t, menu=menu, everyday=everyday, vendor_utility=utility, perceived_cost=seen_cost,
+                     perceived_success=seen_success, price_factor=factor)
+
+    def group(self, t: int) -> np.ndarray:
+        """(N,) each enterprise's group in month ``t``: overseas access x industry."""
+        return self.overseas_access(t) * len(self.workload.industry_ids) + self.population.industry
 
     def route_request(self, month: Month) -> RouteRequest:
         """The month's routing problem for all enterprises, with their current vendors."""
         menu, pop, cat = month.menu, self.population, self.catalog
-        preferred = self.preferred.copy()
-        eligible = eligibility(menu.available, cat.model_overseas)
-        seen_cost, seen_success = month.perceived_cost, month.perceived_success
-        choice_class = self.overseas_access(month.t)
+        cost, success, eligible = router_classes(
+            month.perceived_cost, month.perceived_success, eligibility(menu.available, cat.model_overseas),
+            cat.model_provider, cat.n_providers, self.cfg.router.neutral_other_vendor_premium)
+        in_house = self.in_house
         if self.in_house_month is not None and month.t >= self.in_house_month:
-            # built-in routers: class = access + 2 x vendor, eligible = that vendor's models
-            n_prov = cat.n_providers
-            mine = cat.model_provider[None, :] == np.arange(n_prov)[:, None]  # (P, M)
-            eligible = (eligible[None, :, :] & mine[:, None, :]).reshape(2 * n_prov, -1)
-            seen_cost = np.tile(seen_cost, (n_prov, 1, 1, 1))
-            seen_success = np.tile(seen_success, (n_prov, 1, 1, 1))
-            choice_class = choice_class + 2 * preferred
+            in_house = np.ones_like(in_house)  # built-in routers: every router routes within its vendor
         return RouteRequest(
-            cost=menu.cost_per_task, success=menu.success, perceived_cost=seen_cost,
-            perceived_success=seen_success, eligible=eligible,
-            difficulty=month.difficulty, model_provider=cat.model_provider,
-            industry=pop.industry, access=choice_class, requirement=pop.requirement,
-            flagship=month.flagships[preferred], preferred=preferred,
-            learned_requirement=self.learned_requirement,
-            params=self.router_params)
+            cost=menu.cost_per_task, success=menu.success, perceived_cost=cost, perceived_success=success,
+            eligible=eligible, easy=self.easy, model_provider=cat.model_provider,
+            router_class=router_class(self.overseas_access(month.t), self.preferred, in_house, cat.n_providers),
+            requirement=pop.requirement, flagship=month.everyday[self.group(month.t), self.preferred],
+            preferred=self.preferred.copy(),
+            learned_requirement=self.learned_requirement, params=self.router_params)
 
     def _reevaluate_vendors(self, month: Month) -> int:
-        """Enterprises due for a re-evaluation (or barred from their overseas vendor) choose one.
+        """Re-draw the preferred vendor of enterprises due this month.
 
-        Each scores the flagships as its access class perceives them (risk premium and
-        quality discount on overseas labs); an enterprise without overseas access cannot pick
-        a lab whose everyday model is overseas. Two moves are forced that very month, with
-        switching on or off: an enterprise that loses access to its overseas vendor (a ban),
-        and one whose vendor has no everyday model on offer (its last eligible model retired).
-        With switching on, an enterprise entering the market this month chooses by the same
-        logit without a switching cost (it has no incumbent); that choice is not a switch.
-        Enterprises not yet buying are never due. Returns the number of vendor switches.
+        Due: enterprises on their staggered re-evaluation month (if switching is on), those
+        entering the market this month (their first pick, without a switching cost and not
+        counted as a switch), and anyone whose vendor has no model on offer that they may use
+        as their everyday model (retired, or overseas access lost). Everyone else keeps
+        their vendor. Enterprises not yet buying are never due. A switch carries the
+        enterprise's rebound reference over in proportion to the two everyday models' costs
+        per successful task, so switching alone does not change how much work it does.
+        Returns the number of vendor switches (weighted: real enterprises).
         """
         sw = self.cfg.switching
         uniforms = self.switching_rng.random(self.population.size)  # drawn every month: CRN
-        access = self.overseas_access(month.t)
-        flags = month.flagships
-        overseas_flag = (flags >= 0) & self.catalog.model_overseas[np.maximum(flags, 0)]  # (P,)
-        due = ((access == 0) & overseas_flag[self.preferred]) | (flags[self.preferred] < 0)
+        group = self.group(month.t)
+        due = month.everyday[group, self.preferred] < 0  # its vendor has nothing it may use this month
         if sw.enabled and month.t > 0:
             due |= (month.t + self.traits.reevaluation_offset) % sw.reevaluation_months == 0
             due |= self.entering
         due &= self.active
         if not due.any():
-            return 0
-        tables = [flagship_tables(month.perceived_cost[a], month.perceived_success[a], self.workload.segment_weight,
-                                  flags) for a in (0, 1)]
-        cost_ip = np.concatenate([np.where(overseas_flag, np.nan, tables[0][0]), tables[1][0]])  # (2I, P)
-        success_ip = np.concatenate([tables[0][1], tables[1][1]])
-        group = access[due] * len(self.workload.industry_ids) + self.population.industry[due]
-        new = self.entering[due]
-        chosen = choose_vendor(cost_ip, success_ip, group, self.preferred[due], sw.quality_weight,
-                               sw.price_weight, np.where(new, 0.0, sw.switching_cost), uniforms[due])
-        switched = int(((chosen != self.preferred[due]) & ~new).sum())
-        self.preferred[due] = chosen
-        return switched
+            return 0.0
+        rows = np.flatnonzero(due)
+        new = self.entering[rows]
+        before = self.preferred[rows]
+        chosen = choose_vendor(month.vendor_utility, group[rows], before, np.where(new, 0.0, sw.switching_cost),
+                               uniforms[rows])
+        moved = (chosen != before) & ~new
+        # the rebound reference follows the switch (true cost per successful task of the two everyday models)
+        cost_im, success_im = model_tables(month.menu.cost_per_task, month.menu.success, self.workload.segment_weight)
+        per_success = cost_im / success_im  # (I, M)
+        industry = self.population.industry[rows]
+        old, now = month.everyday[group[rows], before], month.everyday[group[rows], chosen]
+        ratio = np.where((old >= 0) & (now >= 0), per_success[industry, np.maximum(now, 0)]
+                         / per_success[industry, np.maximum(old, 0)], np.nan)
+        self.reference_cost[rows] = np.where(moved & np.isfinite(ratio), self.reference_cost[rows] * ratio,
+                                             self.reference_cost[rows])
+        self.preferred[rows] = chosen
+        return float(self.weight[rows[moved]].sum())
 
     def plan_groups(self, req: RouteRequest, members: np.ndarray) -> list[Group]:
         """Routing plans of enterprises ``members`` (indices), one per policy in use among them."""
         policy = self.traits.policy[members]
         names = self.traits.policy_names
-        everyone = len(members) == len(req.industry)
+        everyone = len(members) == len(req.router_class)
         groups = [(members[policy == j], POLICIES[name]) for j, name in enumerate(names)]
         return [(who, fn(req if everyone and len(who) == len(members) else req.subset(who)))
                 for who, fn in groups if len(who)]
 
     def _route(self, req: RouteRequest) -> tuple[list[Group], np.ndarray]:
-        """Plans of the routers; everyone else sends every segment to their flagship."""
-        routers = self.adopted & self.routing_allowed
+        """Plans of the routers; everyone else sends every segment to their everyday model."""
+        routers = self.adopted & self.routing_allowed & self.active
         if not routers.any():
             return [], routers
         return self.plan_groups(req, np.flatnonzero(routers)), routers
@@ -338,23 +347,15 @@ class MarketModel(mesa.Model):
         """Write each group's per-row cost, success, calls and service into ``rows``."""
         cost, success = req.cost.ravel(), req.success.ravel()
         for members, plan in groups:
-            base = self._row_base[members]
-            rows.cost[members], rows.success[members] = price_plan(plan, base, cost, success)
+            rows.cost[members], rows.success[members] = billing.price_plan(plan, self._row_base[members], cost,
+                                                                           success)
             rows.calls[members] = plan.calls_per_task
             rows.served[members] = plan.served
 
-    def _flagship_rows(self, req: RouteRequest) -> RowPrices:
-        """Rows as if every enterprise sent every segment to its flagship."""
-        has = (req.flagship >= 0)[:, None]
-        idx = self._row_base + np.maximum(req.flagship, 0)[:, None]
-        served = np.repeat(has, self.workload.n_segments, axis=1)
-        return RowPrices(cost=req.cost.ravel()[idx] * has, success=req.success.ravel()[idx] * has,
-                         calls=served.astype(float), served=served)
-
     def flagship_cost_per_task(self, req: RouteRequest) -> np.ndarray:
-        """(N,) cost per task of each enterprise's flagship on its segments; 0 if it has none."""
+        """(N,) cost per task of each enterprise's everyday model on its segments; 0 if it has none."""
         table = self.workload.segment_weight @ req.cost  # (I, M)
-        return np.where(req.flagship >= 0, table[req.industry, np.maximum(req.flagship, 0)], 0.0)
+        return np.where(req.flagship >= 0, table[self.population.industry, np.maximum(req.flagship, 0)], 0.0)
 
     def _fee_per_task(self, cost_per_task: np.ndarray, calls_per_task: np.ndarray,
                       routers: np.ndarray) -> np.ndarray:
@@ -365,116 +366,129 @@ class MarketModel(mesa.Model):
     def _spikes(self) -> np.ndarray:
         n, d = self.population.size, self.cfg.demand
         hit, size = self.demand_rng.random(n), self.demand_rng.random(n)
-        multiple = np.minimum((1.0 - size) ** (-1.0 / d.spike_pareto_alpha), d.spike_max_multiple)
-        return np.where(hit < d.spike_probability, multiple, 1.0)
+        return billing.spike_multiple(hit, size, d.spike_probability, d.spike_pareto_alpha, d.spike_max_multiple)
 
     def _bill(self, month: Month, groups: list[Group], routers: np.ndarray, req: RouteRequest) -> dict:
-        t, pop, cfg, menu = month.t, self.population, self.cfg, month.menu
-        n = pop.size
-        weight = self.workload.segment_weight
-        rows = self._flagship_rows(req)
+        t, pop, cfg, menu, w = month.t, self.population, self.cfg, month.menu, self.weight
+        seg_w = self.segment_weight
+        rows = billing.flagship_rows(req.flagship, req.cost, req.success)
+        flag_cost = billing.per_task(rows.cost, seg_w)
+        flag_success = billing.per_task(rows.success, seg_w)
         self._price_rows(groups, req, rows)
-        flag_cost_per_task = self.flagship_cost_per_task(req)
-        # non-routers pay the flagship table's price exactly, so their savings are exactly 0
-        cost_per_task = np.where(routers, rows.cost @ weight, flag_cost_per_task)
-        calls_per_task = rows.calls @ weight
-        if self._reference_cost_per_task is None:
-            self._reference_cost_per_task = flag_cost_per_task
-            self._planned_spend_base = pop.base_tasks * flag_cost_per_task
-        replan = cfg.budget.replan_months
-        if t > 0 and t % replan == 0:  # budget round: mean bill over the months buying, grown
-            months = self._active_months
-            bought = months > 0
-            self._planned_spend_base = np.where(bought, self._bill_sum / np.maximum(months, 1),
-                                                self._planned_spend_base)
-            self._plan_month = np.where(bought, t - (months + 1) / 2, self._plan_month)
-            self._bill_sum = np.zeros(n)
-            self._active_months = np.zeros(n)
+        # non-routers pay the everyday model's price exactly, so their savings are exactly 0
+        cost_per_task = np.where(routers, billing.per_task(rows.cost, seg_w), flag_cost)
+        success_per_task = np.where(routers, billing.per_task(rows.success, seg_w), flag_success)
+        calls_per_task = billing.per_task(rows.calls, seg_w)
+        cost_per_success = np.divide(cost_per_task, success_per_task, out=np.zeros(pop.size),
+                                     where=success_per_task > 0)
+        starting = self.active & np.isnan(self.reference_cost)  # first month buying: the reference
+        self.reference_cost[starting] = cost_per_success[starting]
 
         spikes = self._spikes()
-        multiplier = demand_multiplier(self.growth[t], cost_per_task, self._reference_cost_per_task,
-                                       cfg.demand.price_elasticity)
-        self.tasks = pop.base_tasks * spikes * multiplier * self.active
-        entering = self.entering
-        if entering.any():  # an entrant's first plan: this month's demand at its flagship's price
-            self._planned_spend_base[entering] = (pop.base_tasks * multiplier * flag_cost_per_task)[entering]
-            self._plan_month[entering] = t
+        self.tasks = billing.demand(pop.base_tasks, self.growth[t], cost_per_success, self.reference_cost,
+                                    cfg.demand.price_elasticity, spikes, self.active)
         fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
         bill = self.tasks * (cost_per_task + fee_per_task)
-
-        downgraded = np.zeros(n, dtype=bool)
+        log_ratio = (cfg.budget.log_budget_to_forecast_mean
+                     + cfg.budget.log_budget_to_forecast_sd * self.budget_rng.standard_normal(pop.size))
+        downgraded = np.zeros(pop.size, dtype=bool)
+        closed = np.zeros(pop.size, dtype=bool)
+        closed_stats = (0.0, 0.0, 0.0, 0.0)
         if cfg.budget.enabled:
-            log_growth = np.log(self.growth)
-            grown = np.exp(np.interp(t, self._months, log_growth) - np.interp(self._plan_month, self._months,
-                                                                               log_growth))
-            budget = self.traits.budget_headroom * self._planned_spend_base * grown
-            bill_before = bill
-            self._bill_sum += bill
-            self._active_months += self.active
+            b = self.budgets
+            period = cfg.budget.period_months
+            due = self.active & ((b.next_round == t) | (b.next_round < 0))
+            if due.any():
+                first_length = np.where(t == 0, np.where(self.traits.budget_offset > 0,
+                                                         self.traits.budget_offset, period), period)
+                overrun_before = b.at_cap.copy()
+                budget_before, demanded_before = b.budget.copy(), b.demanded.copy()
+                first_bill = pop.base_tasks * self.growth[t] * flag_cost  # this month's work at its everyday model
+                closed = billing.budget_round(b, due, t, first_bill, first_length, period, self.log_growth,
+                                              log_ratio)
+                over = closed & overrun_before
+                closed_stats = (float(w[closed].sum()), float(w[over].sum()),
+                                float((w * demanded_before)[over].sum()), float((w * budget_before)[over].sum()))
             # downgrading is a router's budget fallback; other would-be downgraders throttle
-            downgraded = (bill > budget) & (self.traits.cap_behaviour == DOWNGRADE) & routers
+            downgraded = billing.over_budget(b, bill) & (self.traits.cap_behaviour == DOWNGRADE) & routers
+            demanded_bill = bill
             if downgraded.any():
                 groups = self._downgrade(groups, req, downgraded, rows)
-                cost_per_task = np.where(downgraded, rows.cost @ weight, cost_per_task)
-                calls_per_task = rows.calls @ weight
+                cost_per_task = np.where(downgraded, billing.per_task(rows.cost, seg_w), cost_per_task)
+                calls_per_task = billing.per_task(rows.calls, seg_w)
                 fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
                 bill = self.tasks * (cost_per_task + fee_per_task)
-            caps = apply_caps(bill, budget, self.traits.cap_behaviour, cfg.budget.runaway_multiple,
-                              bill_before)
+            caps = billing.apply_caps(b, bill, demanded_bill, self.traits.cap_behaviour, cfg.budget.runaway_multiple,
+                                      self.active, spikes)
+            monthly_rate = b.budget / np.maximum(b.length, 1)
+            bill_to_budget = np.divide(bill, monthly_rate, out=np.zeros_like(bill), where=monthly_rate > 0)
         else:
-            zeros = np.zeros(n)
-            caps = CapOutcome(served_share=np.ones(n), cap_hit=zeros.astype(bool), overspend_usd=zeros,
-                              runaway=zeros.astype(bool))
-        self.cap_hit = caps.cap_hit
+            zeros = np.zeros(pop.size)
+            caps = billing.CapOutcome(served_share=np.ones(pop.size), cap_hit=zeros.astype(bool),
+                                      at_cap=zeros.astype(bool), overspend_usd=zeros, runaway=zeros.astype(bool),
+                                      paid=bill)
+            bill_to_budget = zeros
+        self.at_cap = caps.at_cap
 
         served_tasks = self.tasks * caps.served_share
-        row_tasks = served_tasks[:, None] * weight  # (N, K)
+        row_tasks = (w * served_tasks)[:, None] * seg_w  # (N, K) real tasks per row
         below = rows.served & (rows.success < pop.requirement[:, None])
-        # flagship users: tasks per (industry, flagship) spread over segments; routers: their plans
-        on_flag = served_tasks * (~(routers | downgraded) & (req.flagship >= 0))
-        n_mod = self.catalog.n_models
-        by_flag = np.bincount(pop.industry * n_mod + np.maximum(req.flagship, 0), on_flag,
-                              len(self.workload.industry_ids) * n_mod).reshape(-1, 1, n_mod)
-        cells = by_flag * weight[None, :, None]
+        n_seg, n_mod = self.workload.n_segments, self.catalog.n_models
+        on_flag = ~(routers | downgraded)
+        router_cells = np.zeros((n_seg, n_mod))
         for members, plan in groups:
-            cells = cells + calls_by_menu_cell(plan, self._row_base[members], row_tasks[members],
-                                               menu.cost_per_task.size).reshape(cells.shape)
+            router_cells += billing.menu_cells(plan, n_seg, n_mod, row_tasks[members])
+        cells = router_cells + billing.flagship_cells(req.flagship[on_flag], pop.industry[on_flag],
+                                                      (w * served_tasks)[on_flag], self.workload.segment_weight,
+                                                      n_mod)
         self.spend = served_tasks * cost_per_task
         self.router_fees = served_tasks * fee_per_task
-        self.no_routing_spend = served_tasks * flag_cost_per_task
+        self.no_routing_spend = served_tasks * flag_cost
         integration = (self.newly_adopted & routers) * cfg.router.integration_cost_usd
-        self.newly_adopted = np.zeros(n, dtype=bool)
+        self.newly_adopted = np.zeros(pop.size, dtype=bool)
+        frontier_model = self.catalog.model_tier == FRONTIER
+        active_w = w * self.active
         return {
-            "model_tasks": cells.sum(axis=(0, 1)),
-            "model_revenue": (cells * menu.cost_per_task).sum(axis=(0, 1)),
-            "model_tokens": (cells * menu.tokens_per_task).sum(axis=(0, 1)),
-            "model_serving_cost": (cells * menu.serving_cost_per_task).sum(axis=(0, 1)),
+            "model_calls": cells.sum(axis=0),
+            "model_revenue": (cells * menu.cost_per_task).sum(axis=0),
+            "model_tokens": (cells * menu.tokens_per_task).sum(axis=0),
+            "model_serving_cost": (cells * menu.serving_cost_per_task).sum(axis=0),
             "price_factor": month.price_factor,
-            # the month's row of the enterprises table (named as its columns)
+            # the month's row of the enterprises table (named as its columns); counts of
+            # enterprises and money are real-market estimates (weighted by agent)
             "enterprise": {
-                "spend_usd": self.spend.sum(),
-                "router_fees_usd": self.router_fees.sum(),
-                "integration_cost_usd": integration.sum(),
-                "no_routing_spend_usd": self.no_routing_spend.sum(),
-                "tasks_demanded": self.tasks.sum(),
+                "spend_usd": (w * self.spend).sum(),
+                "router_fees_usd": (w * self.router_fees).sum(),
+                "integration_cost_usd": (w * integration).sum(),
+                "no_routing_spend_usd": (w * self.no_routing_spend).sum(),
+                "router_spend_usd": (w * self.spend)[routers].sum(),
+                "router_no_routing_spend_usd": (w * self.no_routing_spend)[routers].sum(),
+                "router_calls": router_cells.sum(),
+                "router_frontier_calls": router_cells[:, frontier_model].sum(),
+                "tasks_demanded": (w * self.tasks).sum(),
                 "tasks_served": row_tasks[rows.served].sum(),
-                "tasks_unmet": (self.tasks - served_tasks).sum() + row_tasks[~rows.served].sum(),
-                "tasks_throttled": (self.tasks - served_tasks).sum(),
+                "tasks_unmet": (w * (self.tasks - served_tasks)).sum() + row_tasks[~rows.served].sum(),
+                "tasks_throttled": (w * (self.tasks - served_tasks)).sum(),
                 "tasks_below_requirement": row_tasks[below].sum(),
                 "expected_successes": (row_tasks * rows.success).sum(),
-                "adopters": routers.sum(),
-                "active_enterprises": self.active.sum(),
-                "cap_hits": caps.cap_hit.sum(),
-                "overspend_usd": caps.overspend_usd.sum(),
-                "runaway_events": caps.runaway.sum(),
-                "max_bill_to_budget": np.max(bill / budget) if cfg.budget.enabled else 0.0,
-                "downgraded": downgraded.sum(),
+                "adopters": w[routers].sum(),
+                "active_enterprises": active_w.sum(),
+                "cap_hits": w[caps.cap_hit].sum(),
+                "at_cap": w[caps.at_cap].sum(),
+                "overspend_usd": (w * caps.overspend_usd).sum(),
+                "runaway_events": w[caps.runaway].sum(),
+                "max_bill_to_budget": float(bill_to_budget[self.active].max(initial=0.0)),
+                "downgraded": w[downgraded].sum(),
+                "budget_periods_closed": closed_stats[0],
+                "budget_periods_overrun": closed_stats[1],
+                "overrun_demanded_usd": closed_stats[2],
+                "overrun_budget_usd": closed_stats[3],
             },
         }
 
     def _downgrade(self, groups: list[Group], req: RouteRequest, who: np.ndarray,
                    rows: RowPrices) -> list[Group]:
-        """Move enterprises ``who`` to the cheapest eligible model per segment; re-price them."""
+        """Move enterprises ``who`` to the cheapest model their router may use per segment; re-price them."""
         members = np.flatnonzero(who)
         anything = np.zeros((len(members), self.workload.n_segments))  # requirement 0: any model
         cheapest = cheapest_acceptable(req.subset(members), anything)
@@ -484,50 +498,47 @@ class MarketModel(mesa.Model):
             plan.weight[who[m]] = 0.0
         return [*groups, down]
 
-    def _account_providers(self, billing: dict) -> None:
+    def _account_providers(self, billed: dict) -> None:
         cat, books, t = self.catalog, self.books, self.t
-        revenue = np.bincount(cat.model_provider, billing["model_revenue"], cat.n_providers)
-        serving = np.bincount(cat.model_provider, billing["model_serving_cost"], cat.n_providers)
-        tokens = np.bincount(cat.model_provider, billing["model_tokens"], cat.n_providers)
-        tasks = np.bincount(cat.model_provider, billing["model_tasks"], cat.n_providers)
-        other = books.other_revenue[t]
-        other_cost = other * (1.0 - books.other_gross_margin[t])
+        revenue = np.bincount(cat.model_provider, billed["model_revenue"], cat.n_providers)
+        serving = np.bincount(cat.model_provider, billed["model_serving_cost"], cat.n_providers)
+        tokens = np.bincount(cat.model_provider, billed["model_tokens"], cat.n_providers)
+        calls = np.bincount(cat.model_provider, billed["model_calls"], cat.n_providers)
         for agent in self.providers:
             i = agent.index
             agent.account(api_revenue_usd=float(revenue[i]), serving_cost_usd=float(serving[i]),
-                          other_revenue_usd=float(other[i]), other_cost_usd=float(other_cost[i]),
                           fixed_cost_usd=float(books.fixed_cost[t, i]), tokens=float(tokens[i]),
-                          tasks=float(tasks[i]))
+                          calls=float(calls[i]))
 
-    def _record(self, billing: dict) -> None:
+    def _record(self, billed: dict) -> None:
         rec = self.record
-        rec.model_revenue.append(billing["model_revenue"])
-        rec.model_tokens.append(billing["model_tokens"])
-        rec.model_tasks.append(billing["model_tasks"])
-        rec.price_factor.append(billing["price_factor"])
+        rec.model_revenue.append(billed["model_revenue"])
+        rec.model_tokens.append(billed["model_tokens"])
+        rec.model_calls.append(billed["model_calls"])
+        rec.price_factor.append(billed["price_factor"])
         by_index = sorted(self.providers, key=lambda a: a.index)
-        for name in ("serving_cost_usd", "other_revenue_usd", "other_cost_usd", "fixed_cost_usd",
-                     "cumulative_cash_usd"):
+        for name in rec.provider:
             rec.provider[name].append(np.array([getattr(a, name) for a in by_index]))
         cat = self.catalog
         by_cell = np.zeros((cat.n_providers, len(TIERS)))
-        np.add.at(by_cell, (cat.model_provider, cat.model_tier), billing["model_tokens"])
+        np.add.at(by_cell, (cat.model_provider, cat.model_tier), billed["model_tokens"])
         tier_total = by_cell.sum(axis=0, keepdims=True)
         rec.tier_token_share.append(np.divide(by_cell, tier_total, out=np.zeros_like(by_cell),
                                               where=tier_total > 0))
-        rec.enterprise.append({key: float(value) for key, value in billing["enterprise"].items()})
+        rec.enterprise.append({key: float(value) for key, value in billed["enterprise"].items()})
         if self.cfg.output.enterprise_panel:
             rec.panel.append({"spend_usd": self.spend.copy(), "router_fees_usd": self.router_fees.copy(),
                               "no_routing_spend_usd": self.no_routing_spend.copy(),
                               "tasks": self.tasks.copy(), "routes": self.adopted.copy(),
-                              "cap_hit": self.cap_hit.copy(), "preferred": self.preferred.copy(),
+                              "at_cap": self.at_cap.copy(), "preferred": self.preferred.copy(),
                               "active": self.active.copy()})
 
     def _adopt(self, req: RouteRequest) -> None:
         a = self.cfg.adoption
         uniforms = self.adoption_rng.random(self.population.size)
-        peers = peer_adopter_share(self.adopted, self.peer_group, self.n_peer_groups, among=self.active)
-        prob = adoption_probability(a.innovation_p + a.cap_hit_push * self.cap_hit, a.imitation_q, peers)
+        peers = peer_adopter_share(self.adopted, self.peer_group, self.n_peer_groups, among=self.active,
+                                   weight=self.weight)
+        prob = adoption_probability(a.innovation_p + a.cap_hit_push * self.at_cap, a.imitation_q, peers)
         candidates = ~self.adopted & self.active & (uniforms < prob)
         if a.require_net_savings and candidates.any():
             candidates &= self._worth_routing(req, candidates)
@@ -536,12 +547,12 @@ class MarketModel(mesa.Model):
 
     def _worth_routing(self, req: RouteRequest, candidates: np.ndarray) -> np.ndarray:
         """(N,) whether routing's expected monthly net savings repay the integration cost."""
-        n, weight = self.population.size, self.workload.segment_weight
+        n, seg_w = self.population.size, self.segment_weight
         routed_cpt, calls_pt = np.zeros(n), np.zeros(n)
         for members, plan in self.plan_groups(req, np.flatnonzero(candidates)):
-            cost, _ = price_plan(plan, self._row_base[members], req.cost.ravel(), req.success.ravel())
-            routed_cpt[members] = cost @ weight
-            calls_pt[members] = plan.calls_per_task @ weight
+            cost, _ = billing.price_plan(plan, self._row_base[members], req.cost.ravel(), req.success.ravel())
+            routed_cpt[members] = billing.per_task(cost, seg_w[members])
+            calls_pt[members] = billing.per_task(plan.calls_per_task, seg_w[members])
         fee = self._fee_per_task(routed_cpt, calls_pt, candidates)
         flag_spend = self.tasks * self.flagship_cost_per_task(req)
         payback_months = self.cfg.adoption.payback_months

@@ -1,20 +1,22 @@
 """Routing policies: pure functions from one month's menu to a plan of model calls.
 
 Every policy takes a :class:`RouteRequest` (the month's true and perceived cost and success
-arrays, shape (I, K, M) or (C, I, K, M), plus the routing enterprises' rows) and returns a
-:class:`Plan`: for each (enterprise, segment) row, S call slots holding a model and how
+arrays, shape (K, M) or (C, K, M) over segments, models and router classes, plus the routing
+enterprises' rows) and returns a :class:`Plan`: for each (enterprise, segment) row, S call slots holding a model and how
 many calls per task go to it. A single-model choice is one slot of weight 1; a cascade
 calls a cheap model for every task and the strong one for the share that failed (two
 slots); a logit policy spreads each segment's tasks over all models by their choice
 probabilities (M slots). A row with no filled slot has no eligible model and its tasks go
 unmet. Policies are looked up by name in ``POLICIES``.
 
-Choices use *perceived* cost and success (an overseas risk premium raises the perceived
-cost of overseas models, a quality discount lowers their perceived capability); billing
-uses the true ones.
+Choices use *perceived* cost and success, which depend on the router's class: its overseas
+access (a risk premium raises the perceived cost of overseas models, a quality discount lowers
+their perceived ability), its vendor and its kind (an in-house router may use only its
+vendor's models; a neutral one sees other vendors' models at a contract markup; see
+``router_classes``). Billing uses the true cost and success.
 
-The cheapest-acceptable rule avoids an (n, K, M) array: for every (access class, industry,
-segment) group the models are sorted by perceived cost, and the running maximum of their
+The cheapest-acceptable rule avoids an (n, K, M) array: for every (router class, segment)
+group the models are sorted by perceived cost, and the running maximum of their
 perceived success is non-decreasing, so the cheapest model meeting a requirement r is the
 first position where that running maximum reaches r: one ``np.searchsorted`` over all
 groups at once. Groups and values are packed as complex numbers (real part = group,
@@ -37,27 +39,25 @@ NO_MODEL = -1
 class RouterParams:
     """Policy parameters (see ``RouterConfig`` for their meaning and defaults)."""
 
-    threshold_difficulty: float = 0.5
+    threshold_difficulty: float = 0.0
     cascade_first_success: float = 0.5
     logit_quality_weight: float = 20.0
     logit_price_weight: float = 1.0
     logit_loyalty: float = 0.0
-    success_slope: float = 15.0
 
 
 @dataclass(frozen=True)
 class RouteRequest:
     """One month's routing problem for n enterprises."""
 
-    cost: np.ndarray  # (I, K, M) true USD per task
-    success: np.ndarray  # (I, K, M) true success probability
-    perceived_cost: np.ndarray  # (C, I, K, M) as an enterprise of each access class weighs it
-    perceived_success: np.ndarray  # (C, I, K, M)
-    eligible: np.ndarray  # (C, M) bool: model on offer and allowed for the access class
-    difficulty: np.ndarray  # (I, K)
+    cost: np.ndarray  # (K, M) true USD per task
+    success: np.ndarray  # (K, M) true success probability
+    perceived_cost: np.ndarray  # (C, K, M) as a router of each class weighs it
+    perceived_success: np.ndarray  # (C, K, M)
+    eligible: np.ndarray  # (C, M) bool: model on offer and allowed for the class
+    easy: np.ndarray  # (K,) bool: the threshold policy's easy segments
     model_provider: np.ndarray  # (M,) provider index of each model
-    industry: np.ndarray  # (n,) int
-    access: np.ndarray  # (n,) int in [0, C)
+    router_class: np.ndarray  # (n,) int in [0, C)
     requirement: np.ndarray  # (n,) required success probability per task
     flagship: np.ndarray  # (n,) the enterprise's everyday (preferred-vendor) model, -1 if none
     preferred: np.ndarray  # (n,) preferred provider index
@@ -69,12 +69,12 @@ class RouteRequest:
     def search_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The cheapest-acceptable search index, built once a month.
 
-        Per (class, industry, segment) group: models by perceived cost, complex search keys
+        Per (class, segment) group: models by perceived cost, complex search keys
         (group + 1j * running max of perceived success) and the best perceived success.
         Shared by every subset of the request.
         """
         n_mod = self.perceived_cost.shape[-1]
-        eligible = self.eligible[:, None, None, :]
+        eligible = self.eligible[:, None, :]
         cost = np.where(eligible, self.perceived_cost, np.inf).reshape(-1, n_mod)
         success = np.where(eligible, self.perceived_success, -1.0).reshape(-1, n_mod)
         order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
@@ -93,8 +93,7 @@ class RouteRequest:
         return RouteRequest(
             cost=self.cost, success=self.success, perceived_cost=self.perceived_cost,
             perceived_success=self.perceived_success, eligible=self.eligible,
-            difficulty=self.difficulty, model_provider=self.model_provider,
-            industry=self.industry[mask], access=self.access[mask],
+            easy=self.easy, model_provider=self.model_provider, router_class=self.router_class[mask],
             requirement=self.requirement[mask], flagship=self.flagship[mask],
             preferred=self.preferred[mask],
             learned_requirement=None if self.learned_requirement is None else self.learned_requirement[mask],
@@ -119,26 +118,54 @@ class Plan:
         return self.model[..., 0] >= 0 if self.model.shape[-1] == 1 else (self.model >= 0).any(axis=-1)
 
 
-def perceive(cost: np.ndarray, success: np.ndarray, capability: np.ndarray, difficulty: np.ndarray,
-             overseas: np.ndarray, success_slope: float, risk_premium: float, quality_discount: float
+def perceive(cost: np.ndarray, success: np.ndarray, ability: np.ndarray, difficulty: np.ndarray,
+             overseas: np.ndarray, success_slope: np.ndarray, risk_premium: float, quality_discount: float
              ) -> tuple[np.ndarray, np.ndarray]:
-    """Perceived (C, I, K, M) cost and success of each access class.
+    """Perceived (2, K, M) cost and success of each overseas-access class.
 
     Class 0 cannot use overseas models and sees true values; class 1 sees overseas models'
-    cost marked up by the risk premium and their capability lowered by the quality discount.
+    cost marked up by the risk premium and their ability lowered by the quality discount.
     """
     seen_cost = cost * (1.0 + risk_premium * overseas) if risk_premium else cost
     if quality_discount:
-        cap = capability - quality_discount * overseas
-        seen_success = special.expit(success_slope * (cap[None, None, :] - difficulty[:, :, None]))
+        seen_ability = ability - quality_discount * overseas
+        seen_success = special.expit(success_slope[:, None] * (seen_ability[None, :] - difficulty[:, None]))
     else:
         seen_success = success
     return np.stack([cost, seen_cost]), np.stack([success, seen_success])
 
 
 def eligibility(available: np.ndarray, overseas: np.ndarray) -> np.ndarray:
-    """(C, M) mask: class 0 may use on-offer domestic models, class 1 any on-offer model."""
+    """(2, M) mask: access class 0 may use on-offer domestic models, class 1 any on-offer model."""
     return np.stack([available & ~overseas, available])
+
+
+N_KINDS = 2  # router kinds: 0 neutral (any vendor), 1 in-house (its vendor's models only)
+
+
+def router_classes(seen_cost: np.ndarray, seen_success: np.ndarray, eligible: np.ndarray,
+                   model_provider: np.ndarray, n_providers: int, neutral_premium: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Perceived cost, success (C, K, M) and eligibility (C, M) of every router class.
+
+    Class c = access + 2 (vendor + P kind) (see :func:`router_class`): an in-house router may
+    use only its vendor's models; a neutral one any eligible model, other vendors' at a cost
+    markup of ``neutral_premium``. Success is perceived as by the access class.
+    """
+    mine = model_provider[None, :] == np.arange(n_providers)[:, None]  # (P, M)
+    markup = np.stack([1.0 + neutral_premium * ~mine, np.ones_like(mine, dtype=float)])  # (kind, P, M)
+    allowed = np.stack([np.ones_like(mine), mine])  # (kind, P, M)
+    cost = seen_cost[None, None] * markup[:, :, None, None, :]  # (kind, P, access, K, M)
+    n_classes = 2 * n_providers * N_KINDS
+    k, m = seen_cost.shape[1:]
+    success = np.broadcast_to(seen_success[None, None], (N_KINDS, n_providers, *seen_success.shape))
+    elig = eligible[None, None] & allowed[:, :, None, :]  # (kind, P, access, M)
+    return (cost.reshape(n_classes, k, m), success.reshape(n_classes, k, m), elig.reshape(n_classes, m))
+
+
+def router_class(access: np.ndarray, vendor: np.ndarray, in_house: np.ndarray, n_providers: int) -> np.ndarray:
+    """(n,) router class of enterprises by overseas access (0/1), vendor index and in-house flag."""
+    return access + 2 * (vendor + n_providers * in_house.astype(np.int64))
 
 
 def one_hot(choice: np.ndarray) -> Plan:
@@ -151,20 +178,34 @@ def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarra
 
     Where none meets it, the cheapest of the most successful; -1 where none is eligible.
     """
-    _, n_ind, n_seg, _ = req.perceived_cost.shape
+    n_seg = req.perceived_cost.shape[1]
     order, keys, best = req.search_index
-    group = (req.access[:, None] * n_ind + req.industry[:, None]) * n_seg + np.arange(n_seg)
+    group = req.router_class[:, None] * n_seg + np.arange(n_seg)
     target = np.minimum(requirement, best[group])
     choice = order[np.searchsorted(keys, group + 1j * target, side="left")]
     return np.where(best[group] >= 0.0, choice, NO_MODEL)
 
 
 def _flagship_choice(req: RouteRequest) -> np.ndarray:
-    return np.repeat(req.flagship[:, None], req.cost.shape[1], axis=1)
+    return np.repeat(req.flagship[:, None], req.cost.shape[0], axis=1)
+
+
+def capped(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
+    """(n, K) ``requirement`` lowered to the everyday model's perceived success where that is below it.
+
+    A cost router looks for the cheapest model at least as good as the enterprise needs, or,
+    where its everyday model falls short of that, at least as good as the everyday model
+    (routers are judged against the model they replace: RouteLLM's "95% of GPT-4's quality").
+    So a router never buys a dearer model than the everyday one to lift quality above it.
+    """
+    has = req.flagship >= 0
+    k = np.arange(req.cost.shape[0])
+    flag_success = req.perceived_success[req.router_class[:, None], k[None, :], np.maximum(req.flagship, 0)[:, None]]
+    return np.where(has[:, None], np.minimum(requirement, flag_success), requirement)
 
 
 def _requirement(req: RouteRequest) -> np.ndarray:
-    return np.broadcast_to(req.requirement[:, None], (len(req.requirement), req.cost.shape[1]))
+    return capped(req, np.broadcast_to(req.requirement[:, None], (len(req.requirement), req.cost.shape[0])))
 
 
 def single(req: RouteRequest) -> Plan:
@@ -175,32 +216,32 @@ def single(req: RouteRequest) -> Plan:
 def cost_optimal(req: RouteRequest) -> Plan:
     """Per segment, the cheapest eligible model whose success meets the requirement.
 
-    Where no eligible model meets it, the cheapest of the most successful ones.
+    The requirement is capped at the everyday model's success (:func:`capped`); where no
+    eligible model meets it, the cheapest of the most successful ones.
     """
     return one_hot(cheapest_acceptable(req, _requirement(req)))
 
 
 def threshold(req: RouteRequest) -> Plan:
-    """Easy segments (difficulty <= threshold) by ``cost_optimal``, the rest to the flagship."""
-    easy = req.difficulty[req.industry] <= req.params.threshold_difficulty  # (n, K)
-    return one_hot(np.where(easy, cheapest_acceptable(req, _requirement(req)), _flagship_choice(req)))
+    """Easy segments (``RouteRequest.easy``) by ``cost_optimal``, the rest to the flagship."""
+    return one_hot(np.where(req.easy[None, :], cheapest_acceptable(req, _requirement(req)), _flagship_choice(req)))
 
 
-def learned_requirement(requirement: np.ndarray, error: np.ndarray, success_slope: float) -> np.ndarray:
+def learned_requirement(requirement: np.ndarray, error: np.ndarray, success_slope: np.ndarray) -> np.ndarray:
     """(n, K) requirement on true success equivalent to a noisy difficulty estimate.
 
     A router that sees difficulty d + e (its error plus any safety margin) accepts a model
-    when sigmoid(s (c - d - e)) >= r, which is true success >= sigmoid(logit(r) + s e).
-    Fixed per enterprise and segment, so the model computes it once.
+    when sigmoid(s (a - d - e)) >= r, which is true success >= sigmoid(logit(r) + s e), s the
+    segment's discrimination (K,). Fixed per enterprise and segment, so the model computes it once.
     """
-    return special.expit(special.logit(requirement)[:, None] + success_slope * error)
+    return special.expit(special.logit(requirement)[:, None] + success_slope[None, :] * error)
 
 
 def learned(req: RouteRequest) -> Plan:
     """``cost_optimal`` on a noisy estimate of each segment's difficulty."""
     if req.learned_requirement is None:
         raise ValueError("the learned policy needs RouteRequest.learned_requirement (n, K)")
-    return one_hot(cheapest_acceptable(req, req.learned_requirement))
+    return one_hot(cheapest_acceptable(req, capped(req, req.learned_requirement)))
 
 
 def cascade(req: RouteRequest) -> Plan:
@@ -211,17 +252,16 @@ def cascade(req: RouteRequest) -> Plan:
     c1 + (1 - p1) c2 < c2, and then costs c1 + (1 - p1) c2 per task and succeeds with
     p1 + (1 - p1) p2 (failures are detected and retried once).
     """
-    n_seg = req.cost.shape[1]
+    n_seg = req.cost.shape[0]
     strong = cheapest_acceptable(req, _requirement(req))
     floor = np.full(strong.shape, req.params.cascade_first_success)
     cheap = cheapest_acceptable(req, floor)
-    ind = np.repeat(req.industry[:, None], n_seg, axis=1)
     seg = np.broadcast_to(np.arange(n_seg), strong.shape)
-    acc = np.repeat(req.access[:, None], n_seg, axis=1)
+    cls = np.repeat(req.router_class[:, None], n_seg, axis=1)
     ok = (cheap >= 0) & (strong >= 0) & (cheap != strong)
-    c1 = req.perceived_cost[acc, ind, seg, np.maximum(cheap, 0)]
-    c2 = req.perceived_cost[acc, ind, seg, np.maximum(strong, 0)]
-    p1 = req.success[ind, seg, np.maximum(cheap, 0)]
+    c1 = req.perceived_cost[cls, seg, np.maximum(cheap, 0)]
+    c2 = req.perceived_cost[cls, seg, np.maximum(strong, 0)]
+    p1 = req.success[seg, np.maximum(cheap, 0)]
     use = ok & (c1 + (1.0 - p1) * c2 < c2)
     first = np.where(use, cheap, strong)
     model = np.stack([first, np.where(use, strong, NO_MODEL)], axis=-1)
@@ -236,12 +276,12 @@ def logit_shares(req: RouteRequest) -> np.ndarray:
     + loyalty if the model is the preferred vendor's.
     """
     p = req.params
-    acc, ind = req.access, req.industry
-    util = (p.logit_quality_weight * req.perceived_success[acc, ind]
-            - p.logit_price_weight * np.log(req.perceived_cost[acc, ind]))
+    cls = req.router_class
+    util = (p.logit_quality_weight * req.perceived_success[cls]
+            - p.logit_price_weight * np.log(req.perceived_cost[cls]))
     util = util + p.logit_loyalty * (req.model_provider[None, :] == req.preferred[:, None])[:, None, :]
-    util = np.where(req.eligible[acc][:, None, :], util, -np.inf)
-    has_any = req.eligible[acc].any(axis=1)
+    util = np.where(req.eligible[cls][:, None, :], util, -np.inf)
+    has_any = req.eligible[cls].any(axis=1)
     util[~has_any] = 0.0  # rows without eligible models: zeroed below
     shares = special.softmax(util, axis=2)
     shares[~has_any] = 0.0

@@ -41,18 +41,18 @@ def revenue_by_provider(providers: pd.DataFrame) -> Figure:
     return fig
 
 
-def revenue_vs_token_share(tiers: pd.DataFrame) -> Figure:
-    """Revenue share (solid) against token share (dashed) of each tier over time."""
+def spend_vs_usage_share(tiers: pd.DataFrame) -> Figure:
+    """Spend share (solid) against usage share (share of calls, dashed) of each tier over time."""
     fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.subplots()
     for tier, frame in tiers.groupby("tier", sort=False):
         color = TIER_COLORS.get(str(tier))
-        ax.plot(frame["month"], 100 * frame["revenue_share"], color=color, linewidth=2,
-                label=f"{tier}: revenue share")
-        ax.plot(frame["month"], 100 * frame["token_share"], color=color, linewidth=1.5,
-                linestyle="--", label=f"{tier}: token share")
+        ax.plot(frame["month"], 100 * frame["spend_share"], color=color, linewidth=2,
+                label=f"{tier}: spend share")
+        ax.plot(frame["month"], 100 * frame["usage_share"], color=color, linewidth=1.5,
+                linestyle="--", label=f"{tier}: usage share (calls)")
     ax.set_ylim(0, 100)
-    _finish(ax, "share of market (%)", "Revenue share vs token share by tier", legend_cols=3)
+    _finish(ax, "share of the API market (%)", "Spend share vs usage share by tier", legend_cols=3)
     return fig
 
 
@@ -78,30 +78,25 @@ def enterprise_savings(enterprises: pd.DataFrame) -> Figure:
     return fig
 
 
-def cumulative_cash(providers: pd.DataFrame, break_even: dict | None = None) -> Figure:
-    """Cumulative cash of each provider over time (USD billions), break-even months marked.
+def cumulative_result(providers: pd.DataFrame, break_even: dict | None = None) -> Figure:
+    """Cumulative operating income of each provider's API business (USD billions), break-even marked.
 
-    ``break_even`` is run.json's ``break_even`` mapping; a provider whose books are an API
-    segment of a larger group is drawn dashed.
+    ``break_even`` is run.json's ``break_even`` mapping (a month, or None: not within the horizon).
     """
     fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.subplots()
     for name, frame in providers.groupby("provider", sort=False):
-        segment = frame["scope"].iloc[0] == "api_segment" if "scope" in frame else False
-        label = f"{name} (API segment)" if segment else str(name)
-        line, = ax.plot(frame["month"], frame["cumulative_cash_usd"] / 1e9, linewidth=1.8,
-                        linestyle="--" if segment else "-", label=label)
         month = (break_even or {}).get(name, {}).get("month")
+        label = f"{name} (break-even {month})" if month else f"{name} (no break-even by {frame['month'].max():%Y-%m})"
+        line, = ax.plot(frame["month"], frame["cumulative_operating_income_usd"] / 1e9, linewidth=1.8, label=label)
         if month:
             when = pd.Timestamp(f"{month}-01")
-            cash = frame.set_index("month").loc[when, "cumulative_cash_usd"] / 1e9
-            ax.plot([when], [cash], marker="o", color=line.get_color())
-            ax.annotate(f"break-even {month}", (when, cash), textcoords="offset points", xytext=(4, 6),
-                        fontsize="x-small", color=line.get_color())
+            value = frame.set_index("month").loc[when, "cumulative_operating_income_usd"] / 1e9
+            ax.plot([when], [value], marker="o", color=line.get_color())
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_ylabel("cumulative cash (USD billions)")
+    ax.set_ylabel("cumulative operating income of the API business (USD billions)")
     ax.set_xlabel("month")
-    ax.set_title("Cumulative cash by provider (dot: first month of positive operating income)")
+    ax.set_title("API business result by provider (dot: first month of positive operating income)")
     ax.legend(ncols=2, fontsize="small")
     _month_axis(ax)
     return fig
@@ -113,8 +108,6 @@ def calibration_report(runs: list, targets: list) -> Figure:
     The mean over runs (line), the runs' range (band), and the fact with its tolerance (red
     error bar at the middle of its month or period); 18 months either side of the fact.
     """
-    from routesim.calibration import NEVER_YEAR
-
     shown = [t for t in targets if t.column != "break_even_year"]
     n_cols = 4
     n_rows = -(-len(shown) // n_cols)
@@ -145,18 +138,16 @@ def calibration_report(runs: list, targets: list) -> Figure:
         _month_axis(ax)
     for ax in axes[len(shown):]:
         ax.set_visible(False)
-    years = [t for t in targets if t.column == "break_even_year"]
-    if years:
-        fig.suptitle("Calibration: simulated (blue: fit, grey: validate) vs facts (red); break-even "
-                     f"targets in the fit table ({NEVER_YEAR} = never)", fontsize="small")
+    fig.suptitle("Calibration: simulated (blue: fit, grey: validate) vs facts (red); break-even "
+                 "targets are in the fit table (censored at the horizon)", fontsize="small")
     return fig
 
 
 RUN_PLOTS = {
     "revenue_by_provider": lambda r: revenue_by_provider(r.providers),
-    "revenue_vs_token_share": lambda r: revenue_vs_token_share(r.tiers),
+    "spend_vs_usage_share": lambda r: spend_vs_usage_share(r.tiers),
     "enterprise_savings": lambda r: enterprise_savings(r.enterprises),
-    "cumulative_cash": lambda r: cumulative_cash(r.providers, r.metadata.get("break_even")),
+    "cumulative_result": lambda r: cumulative_result(r.providers, r.metadata.get("break_even")),
 }
 
 
@@ -191,15 +182,15 @@ def sweep_revenue(providers: pd.DataFrame, names: tuple[str, ...] = ("openai", "
 
 
 def sweep_tier_shares(tiers: pd.DataFrame, tier: str = "frontier") -> Figure:
-    """A tier's revenue share and token share over time per scenario (H2's picture)."""
+    """A tier's spend share and usage share (calls) over time per scenario."""
     fig = Figure(figsize=(12, 4), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True)
-    part = tiers[tiers["tier"] == tier].assign(revenue_pct=lambda d: 100 * d["revenue_share"],
-                                              token_pct=lambda d: 100 * d["token_share"])
-    _bands(left, part, "revenue_pct")
-    _bands(right, part, "token_pct")
-    left.set_title(f"{tier} revenue share (%)")
-    right.set_title(f"{tier} token share (%)")
+    part = tiers[tiers["tier"] == tier].assign(spend_pct=lambda d: 100 * d["spend_share"],
+                                              usage_pct=lambda d: 100 * d["usage_share"])
+    _bands(left, part, "spend_pct")
+    _bands(right, part, "usage_pct")
+    left.set_title(f"{tier} spend share (%)")
+    right.set_title(f"{tier} usage share, calls (%)")
     left.set_ylim(0, 100)
     left.legend(fontsize="small")
     return fig
@@ -217,13 +208,13 @@ def sweep_adoption(market: pd.DataFrame) -> Figure:
 
 
 def sweep_overseas(tiers: pd.DataFrame) -> Figure:
-    """Overseas (CN) models' token share over time per scenario (H3)."""
+    """Overseas (CN) models' usage share (calls) over time per scenario (H3)."""
     fig = Figure(figsize=(8, 4), layout="constrained")
     ax = fig.subplots()
     part = tiers[tiers["tier"] == "overseas"]
-    _bands(ax, part.assign(pct=100 * part["token_share"]), "pct")
-    ax.set_ylabel("overseas token share (%)")
-    ax.set_title("Overseas models' share of enterprise tokens")
+    _bands(ax, part.assign(pct=100 * part["usage_share"]), "pct")
+    ax.set_ylabel("overseas usage share, calls (%)")
+    ax.set_title("Overseas models' share of enterprise model calls")
     ax.legend(fontsize="small")
     return fig
 
@@ -244,23 +235,28 @@ def sweep_savings(enterprises: pd.DataFrame, last_months: int = 12) -> Figure:
     return fig
 
 
-def sweep_break_even(runs: pd.DataFrame, never: int = 2031) -> Figure:
-    """Mean break-even year by provider and scenario across seeds (``never`` = not by the end)."""
-    fig = Figure(figsize=(9, 4), layout="constrained")
-    ax = fig.subplots()
+def sweep_break_even(runs: pd.DataFrame) -> Figure:
+    """Share of runs whose provider has broken even by each year, per scenario (censored at the horizon).
+
+    A run whose provider does not break even within the horizon counts as not broken even by
+    every year shown; it is never given a made-up year.
+    """
     cols = [c for c in runs.columns if c.startswith("break_even_")]
-    years = runs[cols].apply(lambda s: s.map(lambda m: int(str(m)[:4]) if isinstance(m, str) else never))
-    means = years.groupby(runs["scenario"]).mean()
     providers = [c.removeprefix("break_even_") for c in cols]
-    width = 0.8 / max(len(means), 1)
-    for j, (scenario, row) in enumerate(means.iterrows()):
-        ax.bar(np.arange(len(cols)) + j * width, row.to_numpy() - 2023, width, bottom=2023, label=str(scenario))
-    ax.set_xticks(np.arange(len(cols)) + width * (len(means) - 1) / 2, providers, fontsize="small")
-    ax.set_ylim(2023, never + 0.5)
-    ax.axhline(never, color="black", linewidth=0.8, linestyle=":")
-    ax.set_ylabel(f"first year of positive operating income ({never} = never)")
-    ax.set_title("Break-even year by provider and scenario (mean over seeds)")
-    ax.legend(fontsize="small")
+    fig = Figure(figsize=(4 * max(len(cols), 1), 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(len(cols), 1), sharey=True))
+    years = np.arange(2024, 2031)
+    for ax, col, name in zip(axes, cols, providers, strict=False):
+        when = runs[col].map(lambda m: int(str(m)[:4]) if isinstance(m, str) else np.inf)
+        for scenario, group in when.groupby(runs["scenario"]):
+            ax.step(years, [100 * (group <= y).mean() for y in years], where="post", label=str(scenario))
+        ax.set_title(name)
+        ax.set_xlabel("year")
+        ax.set_ylim(-2, 102)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("runs broken even by that year (%)")
+    axes[0].legend(fontsize="small")
+    fig.suptitle("First month of positive operating income (API business), censored at the horizon")
     return fig
 
 

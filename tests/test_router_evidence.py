@@ -1,0 +1,91 @@
+"""Router evidence as a standing check: the published router results hold in routesim's world.
+
+RouteLLM (Ong et al. 2024, docs/sources.md [S18]) routes between GPT-4-1106 ($10/$30 per 1M
+tokens) and Mixtral-8x7B (~$0.24/$0.24) and reports 35-85% lower cost than GPT-4 alone at 95%
+of GPT-4's quality, with GPT-4 taking 14-54% of the calls. These tests build that two-model
+market through the public API and the default market with every enterprise routing, and
+check both against the published ranges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from routesim import compose, simulate
+from routesim.compose import compose_dict
+from routesim.config import to_config
+
+STRONG_SHARE = (0.14, 0.54)  # RouteLLM: share of calls to GPT-4 at 95% of its quality
+SAVINGS = (0.35, 0.85)  # RouteLLM: cost reduction vs GPT-4 alone at 95% of its quality
+QUIET = ["budget.enabled=false", "switching.enabled=false", "demand.price_elasticity=0", "demand.spike_probability=0",
+         "router.fee_share_of_spend=0", "router.integration_cost_usd=0", "router.in_house_share=0",
+         "router.neutral_other_vendor_premium=0", "adoption.require_net_savings=false"]
+
+
+def routellm_config(requirement: float, routing: bool = True):
+    """The default population routing (cost_optimal) between GPT-4-1106 and Mixtral-8x7B, 2024-01..06."""
+    base = OmegaConf.to_container(compose_dict(["end=2024-06", "population.n_enterprises=400", "router=cost_optimal",
+                                                "adoption.initial_share=1", "population.active_share_at_start=1",
+                                                *QUIET, f"population.requirement_low={requirement}",
+                                                f"population.requirement_high={requirement}",
+                                                *([] if routing else ["scenario=no_routing"])]))
+    default = base["market"]
+    base["market"] = {
+        "name": "routellm", "benchmarks": default["benchmarks"], "trends": {"start": "2099-01"},
+        "providers": {"openai": default["providers"]["openai"], "mistral": default["providers"]["mistral"]},
+        "models": {
+            # GPT-4-1106 is the catalogue's gpt_4_turbo (same snapshot, same scores)
+            "gpt_4_1106": {**default["models"]["gpt_4_turbo"], "release": "2023-11", "retire": None},
+            # Mixtral-8x7B: MMLU 70.6 [LLB]; $0.24 per 1M tokens in and out, RouteLLM's price [S18]
+            "mixtral_8x7b": {"provider": "mistral", "tier": "budget", "release": "2023-12", "retire": None,
+                             "price_in_usd_per_mtok": 0.24, "price_out_usd_per_mtok": 0.24,
+                             "benchmarks": {"mmlu": 0.706}},
+        },
+    }
+    base["population"]["preferred_vendor_weights"] = {"openai": 1.0}
+    return to_config(base)
+
+
+def quality_and_savings(requirement: float) -> tuple[float, float, float]:
+    """(routed success / GPT-4-only success, cost saved vs GPT-4 only, GPT-4's share of calls)."""
+    routed, strong = simulate(routellm_config(requirement)), simulate(routellm_config(requirement, routing=False))
+    ent, strong_ent = routed.enterprises, strong.enterprises
+    quality = ent["expected_successes"].sum() / strong_ent["expected_successes"].sum()
+    savings = 1 - ent["spend_usd"].sum() / strong_ent["spend_usd"].sum()
+    models = routed.models.groupby("model")["calls"].sum()
+    return quality, savings, models["gpt_4_1106"] / models.sum()
+
+
+def test_routellm_two_model_market_saves_what_routellm_found_at_95_percent_quality():
+    # the requirement at which the routed market keeps 95% of GPT-4's successes (bisection)
+    low, high = 0.0, 1.0
+    for _ in range(18):
+        mid = (low + high) / 2
+        quality, _, _ = quality_and_savings(mid)
+        low, high = (mid, high) if quality < 0.95 else (low, mid)
+    quality, savings, strong_share = quality_and_savings(high)
+    assert quality == pytest.approx(0.95, abs=0.01)
+    assert SAVINGS[0] <= savings <= SAVINGS[1], savings
+    assert STRONG_SHARE[0] <= strong_share <= STRONG_SHARE[1], strong_share
+
+
+def router_years(n: int = 1500, seed: int = 0):
+    """Frontier call share and savings among routers per year, 2024-2026, with every enterprise routing."""
+    res = simulate(compose([f"population.n_enterprises={n}", f"seed={seed}", "end=2026-12", "adoption.initial_share=1",
+                            "adoption.innovation_p=1", "adoption.require_net_savings=false"]))
+    ent = res.enterprises.assign(year=lambda d: d["month"].dt.year)
+    year = ent.groupby("year")[["router_frontier_calls", "router_calls", "router_spend_usd", "router_fees_usd",
+                                "router_no_routing_spend_usd", "integration_cost_usd"]].sum()
+    share = year["router_frontier_calls"] / year["router_calls"]
+    savings = 1 - (year["router_spend_usd"] + year["router_fees_usd"] + year["integration_cost_usd"]) / year[
+        "router_no_routing_spend_usd"]
+    return share, savings
+
+
+def test_default_market_with_every_enterprise_routing_stays_inside_the_published_router_ranges():
+    share, savings = router_years()
+    assert list(share.index) == [2024, 2025, 2026]
+    assert np.all((share >= STRONG_SHARE[0]) & (share <= STRONG_SHARE[1])), share.round(3).to_dict()
+    assert np.all((savings >= SAVINGS[0]) & (savings <= SAVINGS[1])), savings.round(3).to_dict()
