@@ -60,6 +60,7 @@ class Reference:
         self.at_cap = [False] * n
         self.preferred = [int(p) for p in self.pop.preferred]
         self.reference: list[float | None] = [None] * n  # rebound reference cost per successful task
+        self.last_cps: list[float | None] = [None] * n  # cost per successful task last month
         self.result = [0.0] * self.cat.n_providers
         self.books = build_books(cfg, self.cat.months, self.cat.provider_ids)
         n_p, n_tiers = self.cat.n_providers, 3
@@ -280,14 +281,6 @@ class Reference:
         return (sum(self.seg_w(e, k) * menus[k][0][flag] for k in k_all),
                 sum(self.seg_w(e, k) * menus[k][1][flag] for k in k_all))
 
-    def industry_flag_per_success(self, i: int, flag: int, menus) -> float:
-        if flag < 0:
-            return math.nan
-        w = self.wl.segment_weight[i]
-        cost = sum(float(w[k]) * menus[k][0][flag] for k in range(self.wl.n_segments))
-        succ = sum(float(w[k]) * menus[k][1][flag] for k in range(self.wl.n_segments))
-        return cost / succ
-
     def log_growth_at(self, x: float) -> float:
         log = [math.log(g) for g in self.growth]
         return float(np.interp(x, list(range(len(log))), log))
@@ -320,6 +313,7 @@ class Reference:
             active = [self.entry[e] <= t for e in range(n)]
 
             switches = 0.0
+            switched = [False] * n
             sw = cfg.switching
             draws = self.switch_rng.random(n)
             for e in range(n):
@@ -355,10 +349,7 @@ class Reference:
                         break
                 if chosen != self.preferred[e] and not new_entrant:
                     switches += self.w[e]
-                    ratio = (self.industry_flag_per_success(i, offer[chosen][0], menus)
-                             / self.industry_flag_per_success(i, offer[self.preferred[e]][0], menus))
-                    if self.reference[e] is not None and math.isfinite(ratio):
-                        self.reference[e] *= ratio
+                    switched[e] = True
                 self.preferred[e] = chosen
 
             revenue, tokens, calls_m, serving_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
@@ -387,6 +378,10 @@ class Reference:
                 cps = cpt / spt if spt > 0 else 0.0
                 if active[e] and self.reference[e] is None:
                     self.reference[e] = cps
+                if switched[e] and self.last_cps[e] is not None and self.last_cps[e] > 0 and cps > 0:
+                    self.reference[e] *= cps / self.last_cps[e]  # the switch itself leaves demand as it was
+                if active[e]:
+                    self.last_cps[e] = cps
                 eps = cfg.demand.price_elasticity
                 spike = (min((1 - spike_size[e]) ** (-1 / cfg.demand.spike_pareto_alpha),
                              cfg.demand.spike_max_multiple)

@@ -25,8 +25,8 @@ def ent(overrides):
 def test_tighter_cap_lowers_spend_and_raises_unmet():
     throttle = [*TINY, "budget.enabled=true", THROTTLE_ONLY,
                 "demand.spike_probability=0.05"]
-    loose = ent([*throttle, "budget.headroom_median=2.0"])
-    tight = ent([*throttle, "budget.headroom_median=0.8"])
+    loose = ent([*throttle, "budget.log_budget_to_forecast_mean=0.7"])
+    tight = ent([*throttle, "budget.log_budget_to_forecast_mean=-0.2"])
     assert tight["spend_usd"].sum() < loose["spend_usd"].sum()
     assert tight["tasks_unmet"].sum() > loose["tasks_unmet"].sum()
     assert tight["cap_hits"].sum() > loose["cap_hits"].sum()
@@ -35,7 +35,7 @@ def test_tighter_cap_lowers_spend_and_raises_unmet():
 
 def test_overspenders_breach_and_heavy_tails_make_runaways():
     over = [*TINY, "budget.enabled=true", OVERSPEND_ONLY,
-            "budget.headroom_median=1.2", "demand.spike_pareto_alpha=1.1"]
+            "budget.log_budget_to_forecast_mean=0.18", "demand.spike_pareto_alpha=1.1"]
     calm = ent([*over, "demand.spike_probability=0"])
     spiky = ent([*over, "demand.spike_probability=0.05"])
     assert spiky["overspend_usd"].sum() > calm["overspend_usd"].sum()
@@ -46,19 +46,19 @@ def test_overspenders_breach_and_heavy_tails_make_runaways():
 
 def test_downgrade_moves_spend_to_cheaper_models():
     # routers on the flagship-only "single" policy, so only the downgrade moves them
-    base = [*TINY, "budget.enabled=true", "budget.headroom_median=0.7", "adoption.initial_share=1",
+    base = [*TINY, "budget.enabled=true", "budget.log_budget_to_forecast_mean=-0.36", "adoption.initial_share=1",
             "router=single"]
     throttle = simulate(compose([*base, THROTTLE_ONLY]))
     downgrade = simulate(compose([*base, DOWNGRADE_ONLY]))
     assert downgrade.enterprises["downgraded"].sum() > 0
     # downgraders serve more of their tasks for the money, on cheaper (budget/overseas) models
     assert downgrade.enterprises["tasks_unmet"].sum() < throttle.enterprises["tasks_unmet"].sum()
-    frontier = lambda r: r.tiers.query("tier == 'frontier'")["task_share"].mean()  # noqa: E731
+    frontier = lambda r: r.tiers.query("tier == 'frontier'")["usage_share"].mean()  # noqa: E731
     assert frontier(downgrade) < frontier(throttle)
 
 
 def test_only_routers_downgrade_the_rest_throttle():
-    base = [*TINY, "budget.enabled=true", "budget.headroom_median=0.7", DOWNGRADE_ONLY]
+    base = [*TINY, "budget.enabled=true", "budget.log_budget_to_forecast_mean=-0.36", DOWNGRADE_ONLY]
     off = simulate(compose([*base, "scenario=no_routing"])).enterprises
     assert off["downgraded"].sum() == 0 and off["tasks_throttled"].sum() > 0
     assert (off["savings_usd"] == 0).all()
@@ -66,7 +66,7 @@ def test_only_routers_downgrade_the_rest_throttle():
 
 def test_cap_hits_push_adoption():
     base = [*TINY, "budget.enabled=true", THROTTLE_ONLY,
-            "budget.headroom_median=0.9", "adoption.initial_share=0"]
+            "budget.log_budget_to_forecast_mean=-0.1", "adoption.initial_share=0"]
     assert ent([*base, "adoption.cap_hit_push=0.5"])["adopters"].iloc[-1] > \
         ent([*base, "adoption.cap_hit_push=0"])["adopters"].iloc[-1]
 
@@ -106,7 +106,7 @@ def test_cascade_pays_less_than_strong_only_when_cheap_model_often_succeeds():
 def test_logit_price_weight_moves_share_to_cheap_models():
     def cheap_share(weight):
         res = simulate(compose([*ALL_ROUTE, "router.policy=logit", f"router.logit_price_weight={weight}"]))
-        return 1 - res.tiers.query("tier == 'frontier'")["task_share"].mean()
+        return 1 - res.tiers.query("tier == 'frontier'")["usage_share"].mean()
     assert cheap_share(3.0) > cheap_share(0.5)
 
 
@@ -126,7 +126,7 @@ def with_rival(overrides):
     cfg["market"]["providers"]["rival"] = {"origin": "US", "serving_cost_fraction": 0.6}
     cfg["market"]["models"]["rival_big"] = {
         "provider": "rival", "tier": "frontier", "release": "2020-01", "price_in_usd_per_mtok": 0.6,
-        "price_out_usd_per_mtok": 3.0, "capability": 0.9}
+        "price_out_usd_per_mtok": 3.0, "ability": 2.0}
     return to_config(cfg)
 
 
@@ -181,7 +181,7 @@ def test_a_domestic_lab_that_also_sells_an_overseas_model_keeps_its_customers():
     cfg = with_rival([*TINY, "scenario=no_routing", "population.industries.easy.overseas_allowed_share=0",
                       "output.enterprise_panel=true",
                       "+market.models.side={provider: labone, tier: overseas, release: '2020-01', "
-                      "price_in_usd_per_mtok: 0.1, price_out_usd_per_mtok: 0.1, capability: 0.3}"])
+                      "price_in_usd_per_mtok: 0.1, price_out_usd_per_mtok: 0.1, ability: -2.0}"])
     model = MarketModel(cfg).run()
     labone = model.catalog.provider_ids.index("labone")
     assert all((month["preferred"] == labone).all() for month in model.record.panel)  # no forced move

@@ -32,7 +32,7 @@ BAD = {
     "bad tier": (["market.models.big.tier=mid"], "frontier, budget, overseas"),
     "negative price": (["market.models.big.price_in_usd_per_mtok=-1"],
                        "market.models.big.price_in_usd_per_mtok"),
-    "capability above 1": (["market.models.big.capability=1.2"], "market.models.big.capability"),
+    "ability out of range": (["market.models.big.ability=99"], "market.models.big.ability"),
     "negative size": (["population.size_median_tasks_per_month=-3"],
                       "population.size_median_tasks_per_month"),
     "zero enterprises": (["population.n_enterprises=0"], "population.n_enterprises"),
@@ -46,14 +46,28 @@ BAD = {
     "bad month": (["start=2024-13"], "YYYY-MM"),
     "end before start": (["end=2023-01"], "end"),
     "retire before release": (["++market.models.big.retire=2019-01"], "market.models.big.retire"),
-    "catalogue value of the wrong type": (["market.models.big.capability=high"], "market.models.big.capability"),
-    "catalogue field misspelt on the command line": (["+market.models.big.capabilty=0.5"],
-                                                     "market.models.big.capabilty"),
+    "catalogue value of the wrong type": (["market.models.big.ability=high"], "market.models.big.ability"),
+    "catalogue field misspelt on the command line": (["+market.models.big.abilty=0.5"],
+                                                     "market.models.big.abilty"),
+    "neither scores nor an ability": (["market.models.big.ability=null"], "market.models.big: give either"),
+    "both scores and an ability": (["++market.models.big.benchmarks={gpqa_diamond: 0.5}"], "not both"),
+    "family weight negative": (["population.industries.easy.family_weights.routine=-1"],
+                               "population.industries.easy.family_weights.routine"),
+    "family weights all zero": (["population.industries.easy.family_weights={routine: 0, coding: 0, reasoning: 0}"],
+                                "population.industries.easy.family_weights"),
+    "unknown task family": (["+population.industries.easy.family_weights.poetry=1"],
+                            "population.industries.easy.family_weights (poetry)"),
+    "family difficulty sd negative": (["workload.families.coding.difficulty_sd=-1"],
+                                      "workload.families.coding.difficulty_sd"),
+    "price change before its release": (["++market.models.big.release=2024-06", "++market.models.big.price_changes="
+                                         "[{month: '2024-03', price_in_usd_per_mtok: 1, price_out_usd_per_mtok: 2}]"],
+                                        "market.models.big.price_changes[0].month"),
     "price change without a price": (["+market.models.big.price_changes=[{month: '2024-05', "
                                       "price_in_usd_per_mtok: 1}]"], "price_out_usd_per_mtok"),
     "catalogue flag not a bool": (["++market.models.big.flagship_eligible=maybe"],
                                   "market.models.big.flagship_eligible"),
-    "vendor without frontier model": (["+population.preferred_vendor_weights.labtwo=1"], "labtwo"),
+    "vendor without an everyday model": (["+population.preferred_vendor_weights.labtwo=1",
+                                          "++market.models.cheap.flagship_eligible=false"], "labtwo"),
     "unknown cap behaviour": (["+budget.behaviour_shares.panic=1"], "throttle, overspend, downgrade"),
     "mix without weights": (["router.policy=mix"], "router.mix"),
     "unknown policy in mix": (["router.policy=mix", "+router.mix.magic=1"], "router.mix"),
@@ -93,12 +107,29 @@ def test_catalogue_with_a_missing_field_or_a_misspelt_one_names_it():
     base = OmegaConf.to_container(compose_dict(["market=tiny", "population=tiny", "fitted=none"]))
     missing = {**base, "market": {**base["market"], "models": {**base["market"]["models"]}}}
     missing["market"]["models"]["small"] = {k: v for k, v in base["market"]["models"]["small"].items()
-                                            if k != "capability"}
-    with pytest.raises(ConfigError, match="market.models.small.capability"):
+                                            if k != "provider"}
+    with pytest.raises(ConfigError, match="market.models.small.provider"):
         to_config(missing)
     typo = OmegaConf.to_container(compose_dict(["market=tiny", "population=tiny", "fitted=none"]))
-    typo["market"]["models"]["small"]["capabilty"] = 0.5
-    with pytest.raises(ConfigError, match="market.models.small.capabilty"):
+    typo["market"]["models"]["small"]["abilty"] = 0.5
+    with pytest.raises(ConfigError, match="market.models.small.abilty"):
         to_config(typo)
     with pytest.raises(ConfigError, match=r"scenario.shocks\[0\].target \(model\).*'ghost'.*big, cheap, small"):
         to_config({**base, "scenario": {"shocks": [{"month": "2024-01", "target": "model:ghost"}]}})
+
+
+@pytest.mark.parametrize("override, names", [
+    ("market.models.gpt_4o.benchmarks.gpqa_diamond=-0.1", "market.models.gpt_4o.benchmarks.gpqa_diamond"),
+    # below chance
+    ("market.models.gpt_4o.benchmarks.gpqa_diamond=0.2", "market.models.gpt_4o.benchmarks.gpqa_diamond"),
+    ("market.models.gpt_4o.benchmarks.mmlu=1.0", "market.models.gpt_4o.benchmarks.mmlu"),  # a perfect score
+    ("+market.models.gpt_4o.benchmarks.mystery=0.5", "market.models.gpt_4o.benchmarks (mystery)"),
+    ("market.models.gpt_4o.benchmarks.gpqa_diamond=high", "market.models.gpt_4o.benchmarks.gpqa_diamond"),
+    ("~market.models.gpt_4o.benchmarks", "market.models.gpt_4o: give either"),
+    ("market.benchmarks.mmlu.slope=0", "market.benchmarks.mmlu.slope"),
+    ("market.benchmarks.arena_elo.kind=votes", "accuracy, index, elo"),
+])
+def test_a_catalogue_entry_with_bad_benchmark_scores_names_the_model_and_field(override, names):
+    with pytest.raises(ConfigError) as err:
+        compose([override])
+    assert names in str(err.value)

@@ -92,14 +92,14 @@ def test_entrants_choose_a_vendor_without_it_counting_as_a_switch():
 
 
 def test_an_entrants_first_budget_matches_its_demand():
-    # steady prices and demand, 5% headroom: a budget planned from the months an enterprise
-    # actually bought is never exceeded; one planned from the full period would be
-    calm = [*TINY, *PLAIN, "scenario=no_routing", "budget.enabled=true", "budget.headroom_median=1.05",
-            "budget.headroom_sigma=0", "budget.replan_months=6", "demand.growth_per_month=0"]
+    # steady prices and demand, budgets 5% above the forecast: a first budget planned from the
+    # entrant's own first month is never exceeded; one 5% below it always is
+    calm = [*TINY, *PLAIN, "scenario=no_routing", "budget.enabled=true", "budget.log_budget_to_forecast_mean=0.0488",
+            "budget.log_budget_to_forecast_sd=0", "budget.period_months=6", "demand.growth_per_month=0"]
     ent = simulate(compose([*calm, *ENTRY])).enterprises
     assert ent["tasks_demanded"].iloc[-1] > ent["tasks_demanded"].iloc[0]  # entrants arrived
     assert ent["cap_hits"].sum() == 0
-    tight = simulate(compose([*calm, *ENTRY, "budget.headroom_median=0.95"])).enterprises
+    tight = simulate(compose([*calm, *ENTRY, "budget.log_budget_to_forecast_mean=-0.0513"])).enterprises
     assert tight["cap_hits"].sum() > 0  # the check above could fail
 
 

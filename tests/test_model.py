@@ -77,7 +77,7 @@ def test_no_routing_has_zero_savings_and_routing_positive():
     # same demand (no elasticity), less frontier revenue, lower frontier revenue per task
     np.testing.assert_allclose(on.enterprises["tasks_demanded"], off.enterprises["tasks_demanded"])
     assert (on.market["frontier_revenue_usd"] < off.market["frontier_revenue_usd"]).all()
-    assert (on.market["frontier_revenue_per_task_usd"] < off.market["frontier_revenue_per_task_usd"]).all()
+    assert (on.market["frontier_revenue_per_call_usd"] < off.market["frontier_revenue_per_call_usd"]).all()
 
 
 def test_adoption_with_innovation_only_follows_closed_form():
@@ -99,13 +99,19 @@ def test_imitation_speeds_adoption(tiny_cfg):
 
 
 def test_elasticity_zero_ignores_prices_and_positive_rebounds():
-    base = ["market=tiny", "population=tiny", "fitted=none", "end=2025-12", "adoption.initial_share=0.5"]
+    base = ["market=tiny", "population=tiny", "fitted=none", "end=2025-12", "adoption.initial_share=0.5",
+            "adoption.innovation_p=0.1", "adoption.require_net_savings=false"]
     flat = simulate(compose([*base, "demand.price_elasticity=0"]))
     flat_off = simulate(compose([*base, "demand.price_elasticity=0", "scenario=no_routing"]))
     np.testing.assert_allclose(flat.enterprises["tasks_demanded"], flat_off.enterprises["tasks_demanded"])
     elastic = simulate(compose([*base, "demand.price_elasticity=1.0"]))
-    # routing makes tasks cheaper than the month-0 flagship cost, so volume rises
-    assert (elastic.enterprises["tasks_demanded"] > flat.enterprises["tasks_demanded"]).all()
+    elastic_off = simulate(compose([*base, "demand.price_elasticity=1.0", "scenario=no_routing"]))
+    # prices never change in the tiny market: without routing, elasticity changes nothing ...
+    np.testing.assert_allclose(elastic_off.enterprises["tasks_demanded"], flat.enterprises["tasks_demanded"])
+    # ... with it, an enterprise that starts routing after its first month pays less per
+    # successful task than its reference and runs more tasks (a rebound)
+    gain = elastic.enterprises["tasks_demanded"] - elastic_off.enterprises["tasks_demanded"]
+    assert gain.iloc[0] == 0 and (gain.iloc[1:] >= 0).all() and gain.iloc[-1] > 0
 
 
 def test_mesa_agents_read_model_rows(tiny_cfg):
@@ -114,9 +120,12 @@ def test_mesa_agents_read_model_rows(tiny_cfg):
     assert len(ents) == model.population.size
     assert np.isclose(sum(ents.get("spend_usd")), model.spend.sum())
     assert ents.agg("tasks", np.sum) == pytest.approx(model.tasks.sum())
+    # an agent's values are one real enterprise's; it stands for `weight` of them
+    weighted = sum(a.weight * a.spend_usd for a in ents)
     providers = {a.name: a for a in model.providers}
     assert set(providers) == {"labone", "labtwo"}
-    assert sum(a.api_revenue_usd for a in providers.values()) == pytest.approx(model.spend.sum())
+    assert sum(a.api_revenue_usd for a in providers.values()) == pytest.approx(weighted)
+    assert sum(ents.get("weight")) == pytest.approx(model.cfg.population.market_enterprises, rel=0.2)
 
 
 def test_default_market_routing_lowers_frontier_revenue_and_saves(small_default_cfg):
@@ -127,8 +136,8 @@ def test_default_market_routing_lowers_frontier_revenue_and_saves(small_default_
     late = on.enterprises["month"] >= "2026-01-01"
     assert (on.enterprises.loc[late, "savings_usd"] > 0).all()
     assert on.market["frontier_revenue_usd"].sum() < off.market["frontier_revenue_usd"].sum()
-    assert (on.market["frontier_revenue_per_task_usd"].iloc[-12:]
-            < off.market["frontier_revenue_per_task_usd"].iloc[-12:]).all()
+    assert (on.market["frontier_revenue_per_call_usd"].iloc[-12:]
+            < off.market["frontier_revenue_per_call_usd"].iloc[-12:]).all()
 
 
 def test_finished_models_are_released(tiny_cfg):

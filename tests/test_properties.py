@@ -51,14 +51,17 @@ def markets(draw, plain: bool = False):
                            "release": draw(st.sampled_from(["2020-01", "2024-02", "2024-04"])),
                            "price_in_usd_per_mtok": draw(st.floats(0.05, 20)),
                            "price_out_usd_per_mtok": draw(st.floats(0.1, 60)),
-                           "capability": draw(st.floats(0.2, 0.99)),
-                           "output_tokens_multiplier": draw(st.sampled_from([1.0, 2.5]))}
+                           "ability": draw(st.floats(-4.0, 3.0)),
+                           "output_tokens_multiplier": draw(st.sampled_from([1.0, 2.5])),
+                           "flagship_eligible": draw(st.booleans())}
     models["flag"] = {"provider": "p0", "tier": "frontier", "release": "2020-01", "price_in_usd_per_mtok": 3.0,
-                      "price_out_usd_per_mtok": 15.0, "capability": draw(st.floats(0.6, 0.99))}
-    cfg["market"] = {"name": "random", "providers": providers, "models": models, "trends": {"start": "2099-01"}}
+                      "price_out_usd_per_mtok": 15.0, "ability": draw(st.floats(0.0, 3.0))}
+    cfg["market"] = {"name": "random", "providers": providers, "models": models, "trends": {"start": "2099-01"},
+                     "benchmarks": {}}
     pop = cfg["population"]
     pop["n_enterprises"] = draw(st.integers(5, 40))
-    pop["n_segments"] = draw(st.integers(1, 4))
+    pop["market_enterprises"] = draw(st.sampled_from([5.0, 1000.0, 1e6]))
+    cfg["workload"]["segments_per_family"] = draw(st.integers(1, 3))
     pop["preferred_vendor_weights"] = {"p0": 1.0}
     pop["requirement_low"] = draw(st.floats(0.0, 0.9))
     pop["requirement_high"] = draw(st.floats(pop["requirement_low"], 0.99))
@@ -69,6 +72,10 @@ def markets(draw, plain: bool = False):
     cfg["adoption"]["initial_share"] = draw(st.floats(0.0, 1.0))
     cfg["demand"]["price_elasticity"] = draw(st.sampled_from([0.0, 0.3, 1.0]))
     cfg["budget"]["enabled"] = draw(st.booleans())
+    cfg["budget"]["period_months"] = draw(st.sampled_from([3, 12]))
+    cfg["budget"]["log_budget_to_forecast_mean"] = draw(st.floats(-0.5, 0.3))
+    cfg["router"]["in_house_share"] = draw(st.floats(0.0, 1.0))
+    cfg["router"]["neutral_other_vendor_premium"] = draw(st.sampled_from([0.0, 0.3]))
     cfg["switching"]["enabled"] = draw(st.booleans())
     if draw(st.booleans()):  # enterprises entering over the run
         pop["active_share_at_start"] = draw(st.floats(0.05, 1.0))
@@ -83,7 +90,7 @@ def assert_matches_reference(cfg: dict) -> None:
     for name, key in (("providers", "revenue_usd"), ("tiers", "revenue_usd")):
         frame = getattr(res, name)
         totals = frame.groupby("month")[key].sum()
-        shares = frame.groupby("month")["revenue_share"].sum()
+        shares = frame.groupby("month")["spend_share"].sum()
         assert np.allclose(shares[totals > 0], 1.0)
     ent = build_tables(MarketModel(config).run())["enterprises"]
     ref = reference_run(config)
@@ -118,7 +125,7 @@ def test_cost_optimal_never_costs_more_when_the_flagship_meets_the_requirement(c
     cfg["router"].update(policy="cost_optimal", fee_share_of_spend=0.0, fee_usd_per_1k_requests=0.0,
                          integration_cost_usd=0.0)
     cfg["population"].update(requirement_low=0.0, requirement_high=data.draw(st.floats(0.0, 0.05)))
-    cfg["market"]["models"]["flag"]["capability"] = 0.99
+    cfg["market"]["models"]["flag"]["ability"] = 20.0
     cfg["access"].update(overseas_risk_premium=0.0, overseas_quality_discount=0.0)
     cfg["budget"]["enabled"] = False
     res = simulate(to_config(cfg))

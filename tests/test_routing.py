@@ -21,27 +21,28 @@ from routesim.routing import (
     learned_requirement,
     logit,
     logit_shares,
+    router_class,
+    router_classes,
     single,
     threshold,
 )
 
 
-def request(costs, probs, requirement, overseas=None, access=1, flagship=0, difficulty=0.5,
-            providers=None, preferred=0, noise=None, **params):
-    """One enterprise, one segment, M models."""
+def request(costs, probs, requirement, overseas=None, access=1, flagship=0, easy=True,
+            providers=None, preferred=0, noise=None, success_slope=15.0, **params):
+    """One enterprise, one segment, M models; router class = its overseas access (0 or 1)."""
     m = len(costs)
     overseas = np.zeros(m, bool) if overseas is None else np.asarray(overseas)
-    cost = np.array(costs, float).reshape(1, 1, m)
-    success = np.array(probs, float).reshape(1, 1, m)
+    cost = np.array(costs, float).reshape(1, m)
+    success = np.array(probs, float).reshape(1, m)
     return RouteRequest(
         cost=cost, success=success, perceived_cost=np.stack([cost, cost]),
         perceived_success=np.stack([success, success]), eligible=eligibility(np.ones(m, bool), overseas),
-        difficulty=np.array([[difficulty]]),
-        model_provider=np.arange(m) if providers is None else np.asarray(providers),
-        industry=np.array([0]), access=np.array([access]), requirement=np.array([requirement]),
+        easy=np.array([easy]), model_provider=np.arange(m) if providers is None else np.asarray(providers),
+        router_class=np.array([access]), requirement=np.array([requirement]),
         flagship=np.array([flagship]), preferred=np.array([preferred]),
         learned_requirement=None if noise is None else learned_requirement(
-            np.array([requirement]), np.array([[noise]]), params.get("success_slope", 15.0)),
+            np.array([requirement]), np.array([[noise]]), np.array([success_slope])),
         params=RouterParams(**params))
 
 
@@ -66,8 +67,18 @@ def test_cost_optimal_picks_cheap_model_exactly_when_it_meets_requirement(requir
 
 
 def test_fallback_is_cheapest_of_the_most_successful():
-    req = request(costs=[3.0, 2.0, 0.1], probs=[0.9, 0.9, 0.5], requirement=0.99)
+    # no model meets 0.99 and the everyday model is not among the best: the cheaper of the best
+    req = request(costs=[3.0, 2.0, 0.1], probs=[0.9, 0.9, 0.5], requirement=0.99, flagship=-1)
     assert only_model(cost_optimal(req)) == 1
+
+
+def test_a_router_never_pays_more_than_its_everyday_model_to_beat_it():
+    # the everyday model (1) misses the requirement; a dearer, better model (0) would meet it
+    req = request(costs=[3.0, 1.0, 0.1], probs=[0.99, 0.9, 0.5], requirement=0.95, flagship=1)
+    assert only_model(cost_optimal(req)) == 1  # the requirement is capped at the everyday model's 0.9
+    # with a cheaper model as good as the everyday one, that one
+    req = request(costs=[3.0, 1.0, 0.1], probs=[0.99, 0.9, 0.9], requirement=0.95, flagship=1)
+    assert only_model(cost_optimal(req)) == 2
 
 
 def test_overseas_models_only_for_allowed_enterprises():
@@ -80,7 +91,8 @@ def test_risk_premium_is_a_perceived_markup():
     req = request([1.0, 0.3], [0.95, 0.95], 0.9, overseas=[False, True])
     cost = req.cost
     # seen at 4x its price the overseas model (0.3 -> 1.2) is dearer than the domestic one
-    marked = RouteRequest(**{**req.__dict__, "perceived_cost": np.stack([cost, cost * [1.0, 4.0]])})
+    fields = {k: v for k, v in req.__dict__.items() if k != "search_index"}
+    marked = RouteRequest(**{**fields, "perceived_cost": np.stack([cost, cost * [1.0, 4.0]])})
     assert only_model(cost_optimal(req)) == 1
     assert only_model(cost_optimal(marked)) == 0
 
@@ -93,10 +105,10 @@ def test_no_eligible_model_gives_no_calls():
 
 
 def test_single_and_threshold():
-    req = request(costs=[1.0, 0.1], probs=[0.97, 0.9], requirement=0.85, flagship=0, difficulty=0.4)
+    req = request(costs=[1.0, 0.1], probs=[0.97, 0.9], requirement=0.85, flagship=0, easy=True)
     assert only_model(single(req)) == 0
     assert only_model(threshold(req)) == 1  # easy segment: cheapest acceptable
-    hard = request(costs=[1.0, 0.1], probs=[0.97, 0.9], requirement=0.85, flagship=0, difficulty=0.6)
+    hard = request(costs=[1.0, 0.1], probs=[0.97, 0.9], requirement=0.85, flagship=0, easy=False)
     assert only_model(threshold(hard)) == 0  # hard segment: flagship, though the cheap one qualifies
 
 
@@ -106,8 +118,8 @@ def test_cascade_cost_and_success_closed_form():
                   cascade_first_success=0.5)
     made = calls(cascade(req))
     assert made == {1: 1.0, 0: pytest.approx(1 - p_cheap)}
-    cost = sum(w * req.cost[0, 0, m] for m, w in made.items())
-    success = sum(w * req.success[0, 0, m] for m, w in made.items())
+    cost = sum(w * req.cost[0, m] for m, w in made.items())
+    success = sum(w * req.success[0, m] for m, w in made.items())
     assert cost == pytest.approx(c_cheap + (1 - p_cheap) * c_strong)
     assert success == pytest.approx(p_cheap + (1 - p_cheap) * p_strong)
 
@@ -144,31 +156,36 @@ def test_logit_shares_are_the_softmax_of_utilities():
     assert logit_shares(barred)[0, 0, 2] == 0.0
 
 
-@settings(max_examples=60, deadline=None)
-@given(data=st.data(), n_models=st.integers(1, 6), n_ent=st.integers(1, 12))
-def test_cheapest_acceptable_equals_brute_force(data, n_models, n_ent):
-    n_ind, n_seg = 2, 3
+@settings(max_examples=60)
+@given(data=st.data(), n_models=st.integers(1, 6), n_ent=st.integers(1, 12), n_prov=st.integers(1, 3),
+       premium=st.sampled_from([0.0, 0.5]))
+def test_cheapest_acceptable_equals_brute_force(data, n_models, n_ent, n_prov, premium):
+    n_seg = 3
     floats = st.floats(0.0, 1.0, allow_nan=False)
-    size = n_ind * n_seg * n_models
+    size = n_seg * n_models
     cost = np.array(data.draw(st.lists(st.sampled_from([0.1, 0.2, 0.5, 1.0, 2.0]), min_size=size,
-                                       max_size=size))).reshape(n_ind, n_seg, n_models)
+                                       max_size=size))).reshape(n_seg, n_models)
     success = np.array(data.draw(st.lists(floats, min_size=size, max_size=size))).reshape(cost.shape)
     available = np.array(data.draw(st.lists(st.booleans(), min_size=n_models, max_size=n_models)))
     overseas = np.array(data.draw(st.lists(st.booleans(), min_size=n_models, max_size=n_models)))
-    industry = np.array(data.draw(st.lists(st.integers(0, n_ind - 1), min_size=n_ent, max_size=n_ent)))
+    provider = np.array(data.draw(st.lists(st.integers(0, n_prov - 1), min_size=n_models, max_size=n_models)))
     access = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n_ent, max_size=n_ent)))
+    vendor = np.array(data.draw(st.lists(st.integers(0, n_prov - 1), min_size=n_ent, max_size=n_ent)))
+    in_house = np.array(data.draw(st.lists(st.booleans(), min_size=n_ent, max_size=n_ent)))
     requirement = np.array(data.draw(st.lists(floats, min_size=n_ent * n_seg,
                                               max_size=n_ent * n_seg))).reshape(n_ent, n_seg)
-    req = RouteRequest(cost=cost, success=success, perceived_cost=np.stack([cost, cost]),
-                       perceived_success=np.stack([success, success]),
-                       eligible=eligibility(available, overseas), difficulty=np.zeros((n_ind, n_seg)),
-                       model_provider=np.zeros(n_models, int), industry=industry, access=access,
-                       requirement=requirement[:, 0], flagship=np.zeros(n_ent, int),
-                       preferred=np.zeros(n_ent, int))
+    seen_cost, seen_success, eligible = router_classes(np.stack([cost, cost]), np.stack([success, success]),
+                                                       eligibility(available, overseas), provider, n_prov, premium)
+    req = RouteRequest(cost=cost, success=success, perceived_cost=seen_cost, perceived_success=seen_success,
+                       eligible=eligible, easy=np.ones(n_seg, bool), model_provider=provider,
+                       router_class=router_class(access, vendor, in_house, n_prov), requirement=requirement[:, 0],
+                       flagship=np.zeros(n_ent, int), preferred=vendor)
     got = cheapest_acceptable(req, requirement)
     for e in range(n_ent):
-        elig = [bool(available[m] and (access[e] or not overseas[m])) for m in range(n_models)]
+        own = provider == vendor[e]
+        elig = [bool(available[m] and (access[e] or not overseas[m]) and (own[m] or not in_house[e]))
+                for m in range(n_models)]
         for k in range(n_seg):
-            want = cheapest_acceptable_one(list(cost[industry[e], k]), list(success[industry[e], k]),
-                                           elig, float(requirement[e, k]))
+            seen = [c * (1 + premium) if not (own[m] or in_house[e]) else c for m, c in enumerate(cost[k])]
+            want = cheapest_acceptable_one(seen, list(success[k]), elig, float(requirement[e, k]))
             assert got[e, k] == want

@@ -60,26 +60,29 @@ def test_export_controls_take_overseas_traffic_to_zero_after_the_ban(base):
     assert after.any()
 
 
-def test_price_war_cuts_frontier_prices_and_raises_frontier_token_share(base):
+def test_price_war_cuts_frontier_prices_and_raises_frontier_usage_share(base):
     war = run("price_war")
     price = lambda r: r.models.query("tier == 'frontier'").groupby("month")["price_in_usd_per_mtok"].mean()  # noqa: E731
     assert (price(war).loc["2026-01-01":] < price(base).loc["2026-01-01":]).all()
     np.testing.assert_allclose(price(war).loc[:"2025-12-01"], price(base).loc[:"2025-12-01"])
-    assert (tier(war, "frontier", "token_share").loc["2026-01-01":].mean()
-            > tier(base, "frontier", "token_share").loc["2026-01-01":].mean())
+    assert (tier(war, "frontier", "usage_share").loc["2026-01-01":].mean()
+            > tier(base, "frontier", "usage_share").loc["2026-01-01":].mean())
 
 
 def test_overseas_surge_raises_overseas_share(base):
     surge = run("overseas_surge")
-    assert (tier(surge, "overseas", "token_share").loc["2026-01-01":].mean()
-            > tier(base, "overseas", "token_share").loc["2026-01-01":].mean())
+    assert (tier(surge, "overseas", "usage_share").loc["2026-01-01":].mean()
+            > tier(base, "overseas", "usage_share").loc["2026-01-01":].mean())
 
 
-def test_budget_caps_stop_overspending_and_runaways(base):
+def test_budget_caps_stop_overspending_and_cut_runaways(base):
     caps = run("budget_caps", "demand.spike_probability=0.05")
     loose = run("status_quo", "demand.spike_probability=0.05")
-    assert (caps.enterprises["overspend_usd"] == 0).all() and (caps.enterprises["runaway_events"] == 0).all()
-    assert loose.enterprises["runaway_events"].sum() > 0
+    assert (caps.enterprises["overspend_usd"] == 0).all()
+    assert loose.enterprises["overspend_usd"].sum() > 0
+    # an annual cap bounds a month's bill by what the year's budget has left: fewer months at
+    # 3x the budget's monthly rate, though a spike early in the year can still get there
+    assert 0 < caps.enterprises["runaway_events"].sum() < loose.enterprises["runaway_events"].sum()
     assert caps.enterprises["spend_usd"].sum() < loose.enterprises["spend_usd"].sum()
 
 

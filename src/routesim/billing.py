@@ -2,15 +2,17 @@
 
 Pure functions on arrays, in the order the month uses them:
 
-* :func:`price_plan` / :class:`RowPrices`: the expected cost, success and calls per task of
-  every (enterprise, segment) row under its plan (a plan row is a few call slots);
+* :func:`unit_prices`: what a task costs and achieves for each enterprise on its mix of
+  segments: from (industry, model) tables for those on their everyday model, from the rows of
+  their plan (:func:`price_plan`, :class:`RowPrices`; a plan row is a few call slots) for
+  routers, the only ones who need per-segment rows;
 * :func:`demand`: tasks demanded, from size, trend growth, the rebound against the
   enterprise's reference cost per successful task, and usage spikes;
 * :class:`Budgets` with :func:`budget_round` and :func:`apply_caps`: annual budgets, the
   month an enterprise's spend this year would pass its budget (an overrun episode), and what
   it does from then on (throttle, overspend, downgrade);
-* :func:`menu_cells`: calls per (segment, model) cell of the month's menu, the basis of what
-  each model bills.
+* :func:`settle`: served tasks, successes and the calls per (segment, model) cell of the
+  month's menu, the basis of what each model bills.
 
 Money is per real enterprise here; the model multiplies by each agent's weight when it sums.
 """
@@ -51,7 +53,7 @@ def price_plan(plan: Plan, base: np.ndarray, cost: np.ndarray, success: np.ndarr
 
 
 def flagship_rows(flagship: np.ndarray, cost: np.ndarray, success: np.ndarray) -> RowPrices:
-    """Rows as if every enterprise sent every segment to its everyday model (-1: none, unserved)."""
+    """Rows as if each enterprise sent every segment to its everyday model (-1: none, unserved)."""
     has = (flagship >= 0)[:, None]
     idx = np.maximum(flagship, 0)
     served = np.repeat(has, cost.shape[0], axis=1)
@@ -62,6 +64,57 @@ def flagship_rows(flagship: np.ndarray, cost: np.ndarray, success: np.ndarray) -
 def per_task(rows: np.ndarray, segment_weight: np.ndarray) -> np.ndarray:
     """(N,) an enterprise's mean over its segments, weighted by its industry's mix (N, K)."""
     return np.einsum("nk,nk->n", rows, segment_weight)
+
+
+@dataclass
+class UnitPrices:
+    """Per enterprise this month: what a task costs, achieves and calls, on its mix of segments.
+
+    Enterprises on their everyday model read it from (industry, model) tables; routers from
+    the rows of their plans, kept for the routers only (``rows[position[e]]`` for router e).
+    """
+
+    cost: np.ndarray  # (N,) USD per task as routed (everyday model for non-routers)
+    success: np.ndarray  # (N,) expected success per task
+    calls: np.ndarray  # (N,) model calls per task
+    flag_cost: np.ndarray  # (N,) USD per task at the everyday model (0 if it has none)
+    flag_success: np.ndarray  # (N,)
+    routers: np.ndarray  # (R,) indices of the routing enterprises
+    position: np.ndarray  # (N,) row of each router in ``rows``, -1 for everyone else
+    rows: RowPrices  # (R, K)
+
+    @property
+    def cost_per_success(self) -> np.ndarray:
+        """(N,) USD per successful task (0 where nothing succeeds)."""
+        return np.divide(self.cost, self.success, out=np.zeros_like(self.cost), where=self.success > 0)
+
+
+def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray, success_im: np.ndarray,
+                routers: np.ndarray, n_seg: int) -> UnitPrices:
+    """Per-task prices from the (I, M) tables; the routers' rows start empty (filled from their plans)."""
+    has = flagship >= 0
+    idx = np.maximum(flagship, 0)
+    flag_cost = np.where(has, cost_im[industry, idx], 0.0)
+    flag_success = np.where(has, success_im[industry, idx], 0.0)
+    members = np.flatnonzero(routers)
+    position = np.full(len(flagship), -1)
+    position[members] = np.arange(len(members))
+    shape = (len(members), n_seg)
+    rows = RowPrices(np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool))
+    return UnitPrices(cost=flag_cost.copy(), success=flag_success.copy(), calls=has.astype(float),
+                      flag_cost=flag_cost, flag_success=flag_success, routers=members, position=position, rows=rows)
+
+
+def fill_router_rows(prices: UnitPrices, members: np.ndarray, plan: Plan, base: np.ndarray, cost: np.ndarray,
+                     success: np.ndarray, segment_weight: np.ndarray) -> None:
+    """Price ``plan`` for routers ``members`` (indices) into their rows and their per-task values."""
+    rows, at = prices.rows, prices.position[members]
+    rows.cost[at], rows.success[at] = price_plan(plan, base, cost, success)
+    rows.calls[at] = plan.calls_per_task
+    rows.served[at] = plan.served
+    prices.cost[members] = per_task(rows.cost[at], segment_weight)
+    prices.success[members] = per_task(rows.success[at], segment_weight)
+    prices.calls[members] = per_task(rows.calls[at], segment_weight)
 
 
 def demand(base_tasks: np.ndarray, growth: float, cost_per_success: np.ndarray, reference: np.ndarray,
@@ -138,16 +191,15 @@ def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, fi
     """
     closing = due & (b.months > 0)
     first = due & ~closing
-    b.base = np.where(closing, b.run_rate, np.where(first, first_bill, b.base))
-    b.base_month = np.where(closing, t - 1, np.where(first, t, b.base_month))
-    length = np.where(first, first_length, period)
-    b.length = np.where(due, length, b.length)
-    b.budget = np.where(due, forecast(b.base, b.base_month, t, np.where(due, length, 0), log_growth)
-                        * np.exp(log_ratio), b.budget)
-    b.next_round = np.where(due, t + length, b.next_round)
-    for name in ("paid", "demanded", "months"):
-        setattr(b, name, np.where(due, 0.0, getattr(b, name)))
-    b.at_cap = b.at_cap & ~due
+    rows = np.flatnonzero(due)
+    b.base[rows] = np.where(closing[rows], b.run_rate[rows], first_bill[rows])
+    b.base_month[rows] = np.where(closing[rows], t - 1, t)
+    length = np.where(first[rows], first_length[rows], period)
+    b.length[rows] = length
+    b.budget[rows] = forecast(b.base[rows], b.base_month[rows], t, length, log_growth) * np.exp(log_ratio[rows])
+    b.next_round[rows] = t + length
+    b.paid[rows] = b.demanded[rows] = b.months[rows] = 0.0
+    b.at_cap[rows] = False
     return closing
 
 
@@ -193,6 +245,73 @@ def apply_caps(b: Budgets, bill: np.ndarray, demanded_bill: np.ndarray, behaviou
     b.at_cap = b.at_cap | at_cap
     return CapOutcome(served_share=served_share, cap_hit=cap_hit, at_cap=at_cap, overspend_usd=overspend,
                       runaway=runaway, paid=paid)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The month's work as served: real tasks and successes, and calls per menu cell."""
+
+    tasks_served: float
+    tasks_unserved_rows: float  # tasks in segments no model could take
+    tasks_below_requirement: float
+    expected_successes: float
+    cells: np.ndarray  # (K, M) calls per segment and model, every enterprise
+    router_cells: np.ndarray  # (K, M) the routers' calls
+
+
+def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tasks: np.ndarray, weight: np.ndarray,
+           industry: np.ndarray, requirement: np.ndarray, flagship: np.ndarray, success: np.ndarray,
+           industry_weight: np.ndarray, on_plan: np.ndarray) -> Settled:
+    """Spread each enterprise's served tasks (N,) over segments and models, and count what they achieve.
+
+    ``on_plan`` (N,) marks the enterprises billed by their plans (routers); the others send
+    every segment to their everyday model. ``success`` is the menu's (K, M) success and
+    ``industry_weight`` (I, K) each industry's mix of segments.
+    """
+    n_seg, n_mod = success.shape
+    real = weight * served_tasks  # (N,) real tasks served
+    router_cells = np.zeros((n_seg, n_mod))
+    routers, rows = prices.routers, prices.rows
+    row_tasks = real[routers, None] * industry_weight[industry[routers]]  # (R, K), aligned with rows
+    ok = rows.served
+    served = row_tasks[ok].sum()
+    unserved = row_tasks[~ok].sum()
+    below = row_tasks[ok & (rows.success < requirement[routers, None])].sum()
+    successes = (row_tasks * rows.success).sum()
+    for members, plan in groups:  # a downgraded router's old plan has weight 0: it calls nothing
+        router_cells += menu_cells(plan, n_seg, n_mod, row_tasks[prices.position[members]])
+    flat = ~on_plan
+    has = flat & (flagship >= 0)
+    cells = router_cells + flagship_cells(flagship[flat], industry[flat], real[flat], industry_weight, n_mod)
+    served += real[has].sum()
+    unserved += real[flat & (flagship < 0)].sum()
+    successes += (real * prices.flag_success)[has].sum()
+    idx = np.flatnonzero(has)
+    below += (real[idx] * share_below(success, industry_weight, industry[idx], flagship[idx], requirement[idx])).sum()
+    return Settled(tasks_served=float(served), tasks_unserved_rows=float(unserved),
+                   tasks_below_requirement=float(below), expected_successes=float(successes), cells=cells,
+                   router_cells=router_cells)
+
+
+def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.ndarray, model: np.ndarray,
+                requirement: np.ndarray) -> np.ndarray:
+    """(n,) share of each enterprise's tasks on segments where its model's success is below its requirement.
+
+    ``success`` (K, M) per segment and model; ``industry_weight`` (I, K). Without an (n, K) array:
+    per (industry, model) the segments are sorted by success and their weights cumulated, so the
+    share below a requirement r is one ``searchsorted`` of r among them (keys group + success,
+    success in [0, 1), so groups never mix).
+    """
+    n_ind, n_seg = industry_weight.shape
+    n_mod = success.shape[1]
+    order = np.argsort(success.T, axis=1, kind="stable")  # (M, K) segments by success, per model
+    sorted_success = np.take_along_axis(success.T, order, axis=1)  # (M, K)
+    weights = industry_weight[:, order]  # (I, M, K) each industry's weight of those segments
+    cum = np.concatenate([np.zeros((n_ind, n_mod, 1)), np.cumsum(weights, axis=2)], axis=2)  # (I, M, K + 1)
+    keys = (np.arange(n_mod)[:, None] + np.minimum(sorted_success, np.nextafter(1.0, 0.0))).ravel()
+    query = model + np.clip(requirement, 0.0, np.nextafter(1.0, 0.0))
+    count = np.searchsorted(keys, query, side="left") - model * n_seg
+    return cum[industry, model, count]
 
 
 def menu_cells(plan: Plan, n_seg: int, n_mod: int, row_tasks: np.ndarray) -> np.ndarray:

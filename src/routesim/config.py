@@ -406,11 +406,11 @@ class PopulationConfig:
         for name, ind in self.industries.items():
             key = f"population.industries.{name}"
             _check_range(f"{key}.weight", ind.weight, 0.0, 1e6)
+            for fam, w in ind.family_weights.items():
+                _check_range(f"{key}.family_weights.{fam}", w, 0.0, 1e6)
             if not ind.family_weights or sum(ind.family_weights.values()) <= 0:
                 raise ConfigError(f"{key}.family_weights: give each task family's share of the industry's "
                                   "tasks, e.g. {routine: 0.7, coding: 0.2, reasoning: 0.1}; at least one > 0.")
-            for fam, w in ind.family_weights.items():
-                _check_range(f"{key}.family_weights.{fam}", w, 0.0, 1e6)
             _check_range(f"{key}.overseas_allowed_share", ind.overseas_allowed_share, 0.0, 1.0)
         if sum(ind.weight for ind in self.industries.values()) <= 0:
             raise ConfigError("population.industries: the weights sum to 0; at least one must be > 0.")

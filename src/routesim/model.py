@@ -42,7 +42,7 @@ import numpy as np
 from routesim import billing
 from routesim.adoption import adoption_probability, peer_adopter_share
 from routesim.agents import EnterpriseAgent, ProviderAgent
-from routesim.billing import DOWNGRADE, Budgets, RowPrices
+from routesim.billing import DOWNGRADE, Budgets
 from routesim.catalog import build_catalog
 from routesim.config import TIERS, Config, parse_month
 from routesim.economics import build_books
@@ -146,8 +146,11 @@ class MarketModel(mesa.Model):
         self.spend = np.zeros(n)
         self.router_fees = np.zeros(n)
         self.no_routing_spend = np.zeros(n)
-        # rebound: each enterprise's reference cost per successful task (NaN until it buys)
+        # rebound: each enterprise's reference cost per successful task (NaN until it buys), and
+        # what a successful task cost it last month (a vendor switch carries the reference over)
         self.reference_cost = np.full(n, np.nan)
+        self.last_cost_per_success = np.full(n, np.nan)
+        self.switched = np.zeros(n, dtype=bool)  # changed vendor this month
         self.budgets = Budgets.empty(n)
         self.routing_allowed = cfg.scenario.routing_allowed
         if cfg.adoption.peer_group == "industry":
@@ -294,13 +297,12 @@ class MarketModel(mesa.Model):
         entering the market this month (their first pick, without a switching cost and not
         counted as a switch), and anyone whose vendor has no model on offer that they may use
         as their everyday model (retired, or overseas access lost). Everyone else keeps
-        their vendor. Enterprises not yet buying are never due. A switch carries the
-        enterprise's rebound reference over in proportion to the two everyday models' costs
-        per successful task, so switching alone does not change how much work it does.
-        Returns the number of vendor switches (weighted: real enterprises).
+        their vendor. Enterprises not yet buying are never due. Returns the number of vendor
+        switches (weighted: real enterprises); ``self.switched`` marks who switched.
         """
         sw = self.cfg.switching
         uniforms = self.switching_rng.random(self.population.size)  # drawn every month: CRN
+        self.switched = np.zeros(self.population.size, dtype=bool)
         group = self.group(month.t)
         due = month.everyday[group, self.preferred] < 0  # its vendor has nothing it may use this month
         if sw.enabled and month.t > 0:
@@ -315,15 +317,7 @@ class MarketModel(mesa.Model):
         chosen = choose_vendor(month.vendor_utility, group[rows], before, np.where(new, 0.0, sw.switching_cost),
                                uniforms[rows])
         moved = (chosen != before) & ~new
-        # the rebound reference follows the switch (true cost per successful task of the two everyday models)
-        cost_im, success_im = model_tables(month.menu.cost_per_task, month.menu.success, self.workload.segment_weight)
-        per_success = cost_im / success_im  # (I, M)
-        industry = self.population.industry[rows]
-        old, now = month.everyday[group[rows], before], month.everyday[group[rows], chosen]
-        ratio = np.where((old >= 0) & (now >= 0), per_success[industry, np.maximum(now, 0)]
-                         / per_success[industry, np.maximum(old, 0)], np.nan)
-        self.reference_cost[rows] = np.where(moved & np.isfinite(ratio), self.reference_cost[rows] * ratio,
-                                             self.reference_cost[rows])
+        self.switched[rows[moved]] = True
         self.preferred[rows] = chosen
         return float(self.weight[rows[moved]].sum())
 
@@ -332,6 +326,7 @@ class MarketModel(mesa.Model):
         policy = self.traits.policy[members]
         names = self.traits.policy_names
         everyone = len(members) == len(req.router_class)
+        req.search_index  # noqa: B018 - build the month's index once, before subsets share it
         groups = [(members[policy == j], POLICIES[name]) for j, name in enumerate(names)]
         return [(who, fn(req if everyone and len(who) == len(members) else req.subset(who)))
                 for who, fn in groups if len(who)]
@@ -343,14 +338,12 @@ class MarketModel(mesa.Model):
             return [], routers
         return self.plan_groups(req, np.flatnonzero(routers)), routers
 
-    def _price_rows(self, groups: list[Group], req: RouteRequest, rows: RowPrices) -> None:
-        """Write each group's per-row cost, success, calls and service into ``rows``."""
+    def _price_plans(self, groups: list[Group], req: RouteRequest, prices: billing.UnitPrices) -> None:
+        """Price each group's plan into the routers' rows and per-task values."""
         cost, success = req.cost.ravel(), req.success.ravel()
         for members, plan in groups:
-            rows.cost[members], rows.success[members] = billing.price_plan(plan, self._row_base[members], cost,
-                                                                           success)
-            rows.calls[members] = plan.calls_per_task
-            rows.served[members] = plan.served
+            billing.fill_router_rows(prices, members, plan, self._row_base[members], cost, success,
+                                     self.segment_weight[members])
 
     def flagship_cost_per_task(self, req: RouteRequest) -> np.ndarray:
         """(N,) cost per task of each enterprise's everyday model on its segments; 0 if it has none."""
@@ -368,56 +361,57 @@ class MarketModel(mesa.Model):
         hit, size = self.demand_rng.random(n), self.demand_rng.random(n)
         return billing.spike_multiple(hit, size, d.spike_probability, d.spike_pareto_alpha, d.spike_max_multiple)
 
-    def _bill(self, month: Month, groups: list[Group], routers: np.ndarray, req: RouteRequest) -> dict:
-        t, pop, cfg, menu, w = month.t, self.population, self.cfg, month.menu, self.weight
-        seg_w = self.segment_weight
-        rows = billing.flagship_rows(req.flagship, req.cost, req.success)
-        flag_cost = billing.per_task(rows.cost, seg_w)
-        flag_success = billing.per_task(rows.success, seg_w)
-        self._price_rows(groups, req, rows)
-        # non-routers pay the everyday model's price exactly, so their savings are exactly 0
-        cost_per_task = np.where(routers, billing.per_task(rows.cost, seg_w), flag_cost)
-        success_per_task = np.where(routers, billing.per_task(rows.success, seg_w), flag_success)
-        calls_per_task = billing.per_task(rows.calls, seg_w)
-        cost_per_success = np.divide(cost_per_task, success_per_task, out=np.zeros(pop.size),
-                                     where=success_per_task > 0)
-        starting = self.active & np.isnan(self.reference_cost)  # first month buying: the reference
+    def _update_reference(self, cost_per_success: np.ndarray) -> None:
+        """The rebound's reference: set in an enterprise's first month, carried over at a vendor switch."""
+        starting = self.active & np.isnan(self.reference_cost)
         self.reference_cost[starting] = cost_per_success[starting]
+        # a vendor switch carries the reference over (the switch itself leaves demand as it was)
+        carry = self.switched & (self.last_cost_per_success > 0) & (cost_per_success > 0)
+        self.reference_cost[carry] *= cost_per_success[carry] / self.last_cost_per_success[carry]
+        self.last_cost_per_success = np.where(self.active, cost_per_success, self.last_cost_per_success)
 
+    def _budget_round(self, t: int, flag_cost: np.ndarray, log_ratio: np.ndarray) -> tuple[float, ...]:
+        """Open the budget years due this month; (closed, overrun, overrun demand, overrun budget), weighted."""
+        b, w, period = self.budgets, self.weight, self.cfg.budget.period_months
+        due = self.active & ((b.next_round == t) | (b.next_round < 0))
+        if not due.any():
+            return (0.0, 0.0, 0.0, 0.0)
+        offset = self.traits.budget_offset
+        first_length = np.where(t == 0, np.where(offset > 0, offset, period), period)
+        over_before, budget_before, demanded_before = b.at_cap.copy(), b.budget.copy(), b.demanded.copy()
+        first_bill = self.population.base_tasks * self.growth[t] * flag_cost  # this month's work at its everyday model
+        closed = billing.budget_round(b, due, t, first_bill, first_length, period, self.log_growth, log_ratio)
+        over = closed & over_before
+        return (float(w[closed].sum()), float(w[over].sum()), float((w * demanded_before)[over].sum()),
+                float((w * budget_before)[over].sum()))
+
+    def _bill(self, month: Month, groups: list[Group], routers: np.ndarray, req: RouteRequest) -> dict:
+        """Demand, router fees, budgets and caps, then the month's tasks to models; the enterprises row."""
+        t, pop, cfg, menu, w = month.t, self.population, self.cfg, month.menu, self.weight
+        cost_im, success_im = model_tables(req.cost, req.success, self.workload.segment_weight)
+        prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.workload.n_segments)
+        self._price_plans(groups, req, prices)
+        self._update_reference(prices.cost_per_success)
         spikes = self._spikes()
-        self.tasks = billing.demand(pop.base_tasks, self.growth[t], cost_per_success, self.reference_cost,
+        self.tasks = billing.demand(pop.base_tasks, self.growth[t], prices.cost_per_success, self.reference_cost,
                                     cfg.demand.price_elasticity, spikes, self.active)
-        fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
-        bill = self.tasks * (cost_per_task + fee_per_task)
+        # non-routers pay the everyday model's price exactly, so their savings are exactly 0
+        fee_per_task = self._fee_per_task(prices.cost, prices.calls, routers)
+        bill = self.tasks * (prices.cost + fee_per_task)
         log_ratio = (cfg.budget.log_budget_to_forecast_mean
                      + cfg.budget.log_budget_to_forecast_sd * self.budget_rng.standard_normal(pop.size))
         downgraded = np.zeros(pop.size, dtype=bool)
-        closed = np.zeros(pop.size, dtype=bool)
-        closed_stats = (0.0, 0.0, 0.0, 0.0)
+        closed = (0.0, 0.0, 0.0, 0.0)
         if cfg.budget.enabled:
             b = self.budgets
-            period = cfg.budget.period_months
-            due = self.active & ((b.next_round == t) | (b.next_round < 0))
-            if due.any():
-                first_length = np.where(t == 0, np.where(self.traits.budget_offset > 0,
-                                                         self.traits.budget_offset, period), period)
-                overrun_before = b.at_cap.copy()
-                budget_before, demanded_before = b.budget.copy(), b.demanded.copy()
-                first_bill = pop.base_tasks * self.growth[t] * flag_cost  # this month's work at its everyday model
-                closed = billing.budget_round(b, due, t, first_bill, first_length, period, self.log_growth,
-                                              log_ratio)
-                over = closed & overrun_before
-                closed_stats = (float(w[closed].sum()), float(w[over].sum()),
-                                float((w * demanded_before)[over].sum()), float((w * budget_before)[over].sum()))
+            closed = self._budget_round(t, prices.flag_cost, log_ratio)
             # downgrading is a router's budget fallback; other would-be downgraders throttle
             downgraded = billing.over_budget(b, bill) & (self.traits.cap_behaviour == DOWNGRADE) & routers
             demanded_bill = bill
             if downgraded.any():
-                groups = self._downgrade(groups, req, downgraded, rows)
-                cost_per_task = np.where(downgraded, billing.per_task(rows.cost, seg_w), cost_per_task)
-                calls_per_task = billing.per_task(rows.calls, seg_w)
-                fee_per_task = self._fee_per_task(cost_per_task, calls_per_task, routers)
-                bill = self.tasks * (cost_per_task + fee_per_task)
+                groups = self._downgrade(groups, req, downgraded, prices)
+                fee_per_task = self._fee_per_task(prices.cost, prices.calls, routers)
+                bill = self.tasks * (prices.cost + fee_per_task)
             caps = billing.apply_caps(b, bill, demanded_bill, self.traits.cap_behaviour, cfg.budget.runaway_multiple,
                                       self.active, spikes)
             monthly_rate = b.budget / np.maximum(b.length, 1)
@@ -431,23 +425,16 @@ class MarketModel(mesa.Model):
         self.at_cap = caps.at_cap
 
         served_tasks = self.tasks * caps.served_share
-        row_tasks = (w * served_tasks)[:, None] * seg_w  # (N, K) real tasks per row
-        below = rows.served & (rows.success < pop.requirement[:, None])
-        n_seg, n_mod = self.workload.n_segments, self.catalog.n_models
-        on_flag = ~(routers | downgraded)
-        router_cells = np.zeros((n_seg, n_mod))
-        for members, plan in groups:
-            router_cells += billing.menu_cells(plan, n_seg, n_mod, row_tasks[members])
-        cells = router_cells + billing.flagship_cells(req.flagship[on_flag], pop.industry[on_flag],
-                                                      (w * served_tasks)[on_flag], self.workload.segment_weight,
-                                                      n_mod)
-        self.spend = served_tasks * cost_per_task
+        done = billing.settle(prices, groups, served_tasks, w, pop.industry, pop.requirement, req.flagship,
+                              menu.success, self.workload.segment_weight, routers)
+        self.spend = served_tasks * prices.cost
         self.router_fees = served_tasks * fee_per_task
-        self.no_routing_spend = served_tasks * flag_cost
+        self.no_routing_spend = served_tasks * prices.flag_cost
         integration = (self.newly_adopted & routers) * cfg.router.integration_cost_usd
         self.newly_adopted = np.zeros(pop.size, dtype=bool)
         frontier_model = self.catalog.model_tier == FRONTIER
-        active_w = w * self.active
+        throttled = (w * (self.tasks - served_tasks)).sum()
+        cells = done.cells
         return {
             "model_calls": cells.sum(axis=0),
             "model_revenue": (cells * menu.cost_per_task).sum(axis=0),
@@ -463,37 +450,37 @@ class MarketModel(mesa.Model):
                 "no_routing_spend_usd": (w * self.no_routing_spend).sum(),
                 "router_spend_usd": (w * self.spend)[routers].sum(),
                 "router_no_routing_spend_usd": (w * self.no_routing_spend)[routers].sum(),
-                "router_calls": router_cells.sum(),
-                "router_frontier_calls": router_cells[:, frontier_model].sum(),
+                "router_calls": done.router_cells.sum(),
+                "router_frontier_calls": done.router_cells[:, frontier_model].sum(),
                 "tasks_demanded": (w * self.tasks).sum(),
-                "tasks_served": row_tasks[rows.served].sum(),
-                "tasks_unmet": (w * (self.tasks - served_tasks)).sum() + row_tasks[~rows.served].sum(),
-                "tasks_throttled": (w * (self.tasks - served_tasks)).sum(),
-                "tasks_below_requirement": row_tasks[below].sum(),
-                "expected_successes": (row_tasks * rows.success).sum(),
+                "tasks_served": done.tasks_served,
+                "tasks_unmet": throttled + done.tasks_unserved_rows,
+                "tasks_throttled": throttled,
+                "tasks_below_requirement": done.tasks_below_requirement,
+                "expected_successes": done.expected_successes,
                 "adopters": w[routers].sum(),
-                "active_enterprises": active_w.sum(),
+                "active_enterprises": (w * self.active).sum(),
                 "cap_hits": w[caps.cap_hit].sum(),
                 "at_cap": w[caps.at_cap].sum(),
                 "overspend_usd": (w * caps.overspend_usd).sum(),
                 "runaway_events": w[caps.runaway].sum(),
                 "max_bill_to_budget": float(bill_to_budget[self.active].max(initial=0.0)),
                 "downgraded": w[downgraded].sum(),
-                "budget_periods_closed": closed_stats[0],
-                "budget_periods_overrun": closed_stats[1],
-                "overrun_demanded_usd": closed_stats[2],
-                "overrun_budget_usd": closed_stats[3],
+                "budget_periods_closed": closed[0],
+                "budget_periods_overrun": closed[1],
+                "overrun_demanded_usd": closed[2],
+                "overrun_budget_usd": closed[3],
             },
         }
 
     def _downgrade(self, groups: list[Group], req: RouteRequest, who: np.ndarray,
-                   rows: RowPrices) -> list[Group]:
+                   prices: billing.UnitPrices) -> list[Group]:
         """Move enterprises ``who`` to the cheapest model their router may use per segment; re-price them."""
         members = np.flatnonzero(who)
         anything = np.zeros((len(members), self.workload.n_segments))  # requirement 0: any model
         cheapest = cheapest_acceptable(req.subset(members), anything)
         down = (members, one_hot(cheapest))
-        self._price_rows([down], req, rows)
+        self._price_plans([down], req, prices)
         for m, plan in groups:  # their old calls no longer happen (cheaper than copying plans)
             plan.weight[who[m]] = 0.0
         return [*groups, down]

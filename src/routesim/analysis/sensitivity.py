@@ -18,7 +18,7 @@ from joblib import Parallel, delayed
 from matplotlib.figure import Figure
 
 # parameter -> (low, high): the calibration's search box, plus the sourced ranges of the
-# rebound (facts S41/S46/S32) and the tier price trend (flat to the a16z 10x/yr decline, S38)
+# rebound ([S41]/S46/S32) and the tier price trend (flat to the a16z 10x/yr decline, S38)
 UNCERTAIN: dict[str, tuple[float, float]] = {
     "adoption.innovation_p": (0.0005, 0.02),
     "adoption.imitation_q": (0.0, 0.15),

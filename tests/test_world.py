@@ -1,0 +1,107 @@
+"""The world behaves like a market, not like its artefacts (issue 13).
+
+* agents are a weighted sample: totals estimate the real market whatever their number;
+* no provider's usage share jumps by more than 10 points in a month unless a dated catalogue
+  event that month explains it;
+* budgets are yearly episodes: at most one cap hit per enterprise and budget year.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from routesim import compose, simulate
+from routesim.catalog import build_catalog
+from routesim.model import MarketModel
+
+
+def totals(n: int, seeds: range, end: str = "2025-12") -> tuple[pd.Series, pd.DataFrame]:
+    """Mean over seeds of 2025 total spend and each lab's 2025 revenue, and of 2025 usage shares."""
+    cfg = compose([f"population.n_enterprises={n}", f"end={end}", "output.plots=false"])
+    money, shares = [], []
+    for seed in seeds:
+        res = simulate(dataclasses.replace(cfg, seed=seed))
+        p = res.providers[res.providers["month"].dt.year == 2025]
+        money.append(pd.concat([pd.Series({"total": p["revenue_usd"].sum(),
+                                           "tasks": res.enterprises.loc[res.enterprises["month"].dt.year == 2025,
+                                                                        "tasks_demanded"].sum()}),
+                                p.groupby("provider")["revenue_usd"].sum()]))
+        shares.append(p.groupby("provider")["usage_share"].mean())
+    return pd.concat(money, axis=1).mean(axis=1), pd.concat(shares, axis=1).mean(axis=1)
+
+
+def test_totals_do_not_depend_on_the_number_of_agents_quick():
+    small, small_shares = totals(600, range(2))
+    large, large_shares = totals(6000, range(2))
+    big = ["total", "tasks", "openai", "anthropic", "google"]
+    np.testing.assert_allclose(small[big], large[big], rtol=0.15)
+    assert (small_shares - large_shares).abs().max() < 0.05
+
+
+@pytest.mark.slow
+def test_totals_at_2000_and_50000_agents_agree_within_5_percent_and_shares_within_2_points():
+    small, small_shares = totals(2000, range(5))
+    large, large_shares = totals(50_000, range(5))
+    big = ["total", "tasks", "openai", "anthropic", "google"]
+    np.testing.assert_allclose(small[big], large[big], rtol=0.05)
+    assert (small_shares - large_shares).abs().max() < 0.02
+
+
+def catalogue_events(cfg) -> dict[str, set[str]]:
+    """Month ("YYYY-MM") -> the dated catalogue events of that month (releases, retirements, price changes)."""
+    cat = build_catalog(cfg)
+    events: dict[str, set[str]] = {}
+    months = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in cat.months]
+    for j, mid in enumerate(cat.model_ids):
+        on = cat.available[:, j]
+        for t in range(1, len(months)):
+            if on[t] != on[t - 1]:
+                events.setdefault(months[t], set()).add(("release " if on[t] else "retire ") + mid)
+            moved = cat.price_in[t, j] != cat.price_in[t - 1, j] or cat.price_out[t, j] != cat.price_out[t - 1, j]
+            if on[t] and moved:
+                events.setdefault(months[t], set()).add("price " + mid)
+    return events
+
+
+# Months where a provider's usage share moves by more than 10 points in the default run, and the
+# dated catalogue event behind each (checked by the test: the event is in the catalogue that month).
+EXPLAINED: dict[str, str] = {}
+
+
+def test_no_usage_share_jumps_more_than_10_points_in_a_month_without_a_catalogue_event():
+    cfg = compose(["population.n_enterprises=4000", "output.plots=false"])
+    events = catalogue_events(cfg)
+    jumps = {}
+    for seed in range(5):
+        p = simulate(dataclasses.replace(cfg, seed=seed)).providers
+        wide = p.pivot(index="month", columns="provider", values="usage_share")
+        moved = wide.diff().abs()
+        for month, row in moved.iterrows():
+            for provider, change in row.items():
+                if change > 0.10:
+                    jumps.setdefault(f"{month:%Y-%m}", set()).add(provider)
+    unexplained = {m: sorted(p) for m, p in jumps.items() if m not in EXPLAINED}
+    assert not unexplained, f"share jumps > 10 points with no listed catalogue event: {unexplained}"
+    for month, event in EXPLAINED.items():
+        assert event in events.get(month, set()), (month, event)
+
+
+def test_budget_overruns_are_yearly_episodes():
+    model = MarketModel(compose(["population.n_enterprises=800", "end=2026-12", "output.enterprise_panel=true"]))
+    hits = np.zeros(model.population.size)
+    last_round = model.budgets.next_round.copy()
+    while model.t < model.n_months:
+        before = model.budgets.at_cap.copy()
+        rounds = model.budgets.next_round.copy()
+        model.step()
+        new_period = model.budgets.next_round != rounds
+        hits = np.where(new_period & (rounds >= 0), 0, hits)  # a new budget year starts the count again
+        hits += model.at_cap & ~(before & ~new_period)
+        assert hits.max() <= 1, "an enterprise hit its cap twice in one budget year"
+    assert (last_round < 0).all()
+    res_enterprises = pd.DataFrame(model.record.enterprise)
+    assert res_enterprises["cap_hits"].sum() > 0
