@@ -8,11 +8,15 @@ month, shares as fractions in [0, 1], HHI on the 0-10,000 scale. Every table has
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from routesim.config import TIERS, format_month
-from routesim.model import MarketModel
+
+if TYPE_CHECKING:  # the model imports market_row from here
+    from routesim.model import MarketModel
 
 INVARIANT_RTOL = 1e-9
 
@@ -117,22 +121,8 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     ent["vendor_switch_share"] = np.divide(ent["vendor_switches"], active, out=np.zeros(n_t),
                                            where=active > 0)
 
-    frontier = TIERS.index("frontier")
-    market = pd.DataFrame({
-        "month": months,
-        "total_spend_usd": revenue.sum(axis=1),
-        "tokens": tokens.sum(axis=1),
-        "tasks": tasks.sum(axis=1),
-        "hhi_revenue": 10_000 * (_shares(p_revenue) ** 2).sum(axis=1),
-        "hhi_tokens": 10_000 * (_shares(p_tokens) ** 2).sum(axis=1),
-        "frontier_revenue_usd": t_revenue[:, frontier],
-        "frontier_revenue_per_task_usd": np.divide(
-            t_revenue[:, frontier], tasks.sum(axis=1), out=np.zeros(n_t), where=tasks.sum(axis=1) > 0),
-        "frontier_revenue_share": _shares(t_revenue)[:, frontier],
-        "frontier_token_share": _shares(t_tokens)[:, frontier],
-        "adoption_share": ent["adopter_share"].to_numpy(),
-        "savings_share": ent["savings_share"].to_numpy(),
-    })
+    market = pd.DataFrame([market_row(model, t) for t in range(n_t)])
+    market.insert(0, "month", months)
 
     tables = {"providers": providers, "models": models, "tiers": tiers, "enterprises": ent,
               "market": market}
@@ -144,6 +134,39 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
             "savings_usd": panel["no_routing_spend_usd"] - panel["spend_usd"] - panel["router_fees_usd"],
         })
     return tables
+
+
+def market_row(model: MarketModel, t: int) -> dict[str, float]:
+    """Month ``t``'s row of the ``market`` table (all but ``month``), from the model's record.
+
+    ``build_tables`` stacks these rows, and the model's DataCollector reports the same row at
+    the end of every step, so batch_run's model reporters are the market table by construction.
+    """
+    cat, rec, ent = model.catalog, model.record, model.record.enterprise[t]
+    revenue, tokens, tasks = rec.model_revenue[t], rec.model_tokens[t], rec.model_tasks[t]
+    p_revenue = np.bincount(cat.model_provider, revenue, cat.n_providers)
+    p_tokens = np.bincount(cat.model_provider, tokens, cat.n_providers)
+    t_revenue = np.bincount(cat.model_tier, revenue, len(TIERS))
+    t_tokens = np.bincount(cat.model_tier, tokens, len(TIERS))
+    frontier = TIERS.index("frontier")
+    n_tasks = tasks.sum()
+    savings = (ent["no_routing_spend_usd"] - ent["spend_usd"] - ent["router_fees_usd"]
+               - ent["integration_cost_usd"])
+    row = {
+        "total_spend_usd": revenue.sum(),
+        "tokens": tokens.sum(),
+        "tasks": n_tasks,
+        "hhi_revenue": 10_000 * (_shares(p_revenue) ** 2).sum(),
+        "hhi_tokens": 10_000 * (_shares(p_tokens) ** 2).sum(),
+        "frontier_revenue_usd": t_revenue[frontier],
+        "frontier_revenue_per_task_usd": t_revenue[frontier] / n_tasks if n_tasks > 0 else 0.0,
+        "frontier_revenue_share": _shares(t_revenue)[frontier],
+        "frontier_token_share": _shares(t_tokens)[frontier],
+        # shares of the enterprises buying that month (the others have not entered yet)
+        "adoption_share": ent["adopters"] / ent["active_enterprises"] if ent["active_enterprises"] > 0 else 0.0,
+        "savings_share": savings / ent["no_routing_spend_usd"] if ent["no_routing_spend_usd"] > 0 else 0.0,
+    }
+    return {name: float(value) for name, value in row.items()}  # plain floats: DataCollector keeps them
 
 
 def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, object]]:
