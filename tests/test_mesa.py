@@ -45,9 +45,9 @@ def test_batch_run_quirks_of_mesa_3_3():
 
 def test_keyword_parameters_build_the_composed_config():
     model = MarketModel(seed=2, n_enterprises=300, scenario="no_routing", router="threshold", end="2025-06",
-                        overrides={"adoption.imitation_q": 0.05})
-    assert model.cfg == compose(["seed=2", "population.n_enterprises=300", "scenario=no_routing", "router=threshold",
-                                 "end=2025-06", "adoption.imitation_q=0.05"])
+                        overrides={**dict(o.split("=") for o in TINY), "adoption.imitation_q": 0.05})
+    assert model.cfg == compose([*TINY, "seed=2", "population.n_enterprises=300", "scenario=no_routing",
+                                 "router=threshold", "end=2025-06", "adoption.imitation_q=0.05"])
     assert model._seed == 2  # Mesa's own seed is the run's
     base = compose([*TINY, "end=2024-12"])
     assert MarketModel(base).cfg is base

@@ -12,13 +12,11 @@ from routesim.params import configure
 from routesim.results import TABLES
 
 SAME_AS_COMPOSE = [
-    {"scenario": "price_war", "seed": 3, "adoption.imitation_q": 0.05, "population.n_enterprises": 500},
-    {"router": "threshold", "router.threshold_difficulty": 0.4, "end": "2026-12",
-     "population.preferred_vendor_weights.openai": 2, "access.overseas_risk_premium": "3.5"},
+    {"scenario": "price_war", "seed": 3, "adoption.imitation_q": 0.05, "population.n_enterprises": 500,
+     "population.preferred_vendor_weights.openai": 2, "access.overseas_risk_premium": "3.5", "end": "2026-12"},
     # a cross-field rule checked on the final values, whatever the order (as Hydra does)
     {"market": "tiny", "population": "tiny", "fitted": "none", "population.active_share_at_start": 0.5,
-     "population.entry_hazard": 0.1},
-    {"market": "tiny", "population": "tiny", "fitted": "none", "budget.behaviour_shares.overspend": 0.7,
+     "population.entry_hazard": 0.1, "budget.behaviour_shares.overspend": 0.7,
      "budget.behaviour_shares.throttle": 0.15, "switching.enabled": "false"},
 ]
 

@@ -90,7 +90,8 @@ def summary_rows(c: Comparison) -> list[tuple[str, str, float, float, str]]:
         if a[key] == b[key] == 0 and key != "enterprise_savings_usd":
             continue  # a lab selling nothing in either run
         share = "_usage_share_" in key
-        label = key.replace("_usd", "").replace("_", " ")
+        label = ("enterprise savings, whole run" if key == "enterprise_savings_usd"
+                 else key.replace("_usd", "").replace("_", " "))
         rows.append((key, label, a[key] * (100 if share else 1e-6), b[key] * (100 if share else 1e-6),
                      "%" if share else "USD M"))
     last = {name: float(r.market["adoption_share"].iloc[-1]) * 100

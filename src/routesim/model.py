@@ -14,6 +14,7 @@ Each month runs these named phases, in this order:
 6. ``_record``: append the month's aggregates to the record.
 7. ``_adopt``: Bass diffusion (pushed by cap hits, checked against expected net savings)
    decides who routes from next month on.
+8. ``_collect``: the DataCollector reports the month's row of the ``market`` table.
 
 Enterprise state is a struct of NumPy arrays owned by the model; EnterpriseAgents are Mesa
 views on their rows. All randomness comes from ``self.rng`` (Mesa's seeded Generator),
@@ -87,7 +88,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _reported(model: MarketModel, name: str) -> float | str:
     """A DataCollector reporter: one column of the model's current market row."""
-    return model.market_row[name]
+    return model.reported_row[name]
 
 
 @dataclasses.dataclass
@@ -239,15 +240,15 @@ class MarketModel(mesa.Model):
         ``month`` ("YYYY-MM"); each returns a plain float read from the month's row.
         """
         self.datacollector = mesa.DataCollector()
-        self.market_row: dict[str, float] = {}
+        self.reported_row: dict[str, float | str] = {}
 
     def _collect(self) -> None:
         """Report the month just recorded: its market row, computed once for all reporters."""
         t = len(self.record.enterprise) - 1
-        self.market_row = {"month": format_month(int(self.catalog.months[t])), **market_row(self, t)}
+        self.reported_row = {"month": format_month(int(self.catalog.months[t])), **market_row(self, t)}
         if not self.datacollector.model_reporters:
             self.datacollector = mesa.DataCollector(
-                model_reporters={name: functools.partial(_reported, name=name) for name in self.market_row})
+                model_reporters={name: functools.partial(_reported, name=name) for name in self.reported_row})
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------------------ running

@@ -49,8 +49,9 @@ def configure(overrides: Mapping[str, Any] | None = None, base: Config | Sequenc
 
     Args:
         overrides: group choices (``{"scenario": "price_war"}``) and dotted keys with values
-            (``{"adoption.innovation_p": 0.01, "seed": 4}``), applied in the order given after
-            the group choices, as on the command line.
+            (``{"adoption.innovation_p": 0.01, "seed": 4}``), applied after the group choices,
+            as on the command line. A mapping or list value replaces that section or entry
+            whole (where a Hydra override would merge a mapping into it).
         base: None for ``conf/config.yaml``; a list of Hydra overrides composed once per
             process and cached (e.g. ``["market=tiny", "population=tiny"]``); or a
             :class:`Config`, to which group choices cannot be applied.
