@@ -21,9 +21,13 @@ import threading
 import time
 from typing import Any
 
-import solara
-import solara.lab
 from matplotlib.figure import Figure
+
+try:
+    import solara
+    import solara.lab
+except ImportError as exc:  # the core install has no Solara
+    raise ImportError("the dashboard needs the dashboard extra: pip install -e '.[dashboard]'") from exc
 
 from routesim.analysis.plots import TIER_COLORS
 from routesim.calibration import prior_ranges

@@ -28,7 +28,10 @@ import numpy as np
 
 with warnings.catch_warnings():  # EMA warns on import that an evaluator we do not use is missing
     warnings.filterwarnings("ignore", message="ipyparallel not installed")
-    from ema_workbench import CategoricalParameter, Constant, Model, RealParameter, ReplicatorModel, ScalarOutcome
+    try:
+        from ema_workbench import CategoricalParameter, Constant, Model, RealParameter, ReplicatorModel, ScalarOutcome
+    except ImportError as exc:  # the core install has no EMA Workbench
+        raise ImportError("routesim.ema needs the explore extra: pip install -e '.[explore]'") from exc
 
 from routesim.calibration import prior_ranges
 from routesim.outcomes import outcome_names, scalar_outcomes
