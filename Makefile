@@ -8,7 +8,12 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: help run test test-slow lint bench calibrate notebooks clean
+# The dashboard's browser test drives Debian's chromium through Playwright (which cannot
+# download a browser of its own here); `make test` installs it with apt-get when it is missing.
+CHROMIUM ?= $(shell command -v chromium || echo /usr/bin/chromium)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help run test test-slow lint bench calibrate notebooks clean browser
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -26,7 +31,11 @@ $(VENV)/.dev: $(BIN)/routesim
 run: $(BIN)/routesim  ## install, then run the default calibrated market into results/runs/
 	$(BIN)/routesim $(ARGS)
 
-test: $(VENV)/.dev  ## install, then run lint and the test suite (not the slow tests)
+browser:  ## install Debian's chromium for the browser test, when it is missing
+	@test -x "$(CHROMIUM)" || { echo "installing chromium for the dashboard's browser test (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: $(VENV)/.dev browser  ## install, then run lint and the test suite (not the slow tests)
 	$(BIN)/ruff check src tests benchmarks experiments
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 

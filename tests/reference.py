@@ -434,7 +434,8 @@ class Reference:
                     if at_cap_now and behaviour != OVERSPEND and bill > left:
                         share = left / bill if bill > 0 else 0.0
                         paid = left
-                    add("overspend", we * max(min(paid, self.paid[e] + paid - self.budget[e]), 0.0))
+                    held = at_cap_now and behaviour != OVERSPEND and bill > left
+                    add("overspend", 0.0 if held else we * max(min(paid, self.paid[e] + paid - self.budget[e]), 0.0))
                     rate = self.budget[e] / max(self.length[e], 1)
                     if active[e]:
                         add("runaway", we * float(paid > cfg.budget.runaway_multiple * rate))

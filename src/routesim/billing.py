@@ -235,7 +235,8 @@ def apply_caps(b: Budgets, bill: np.ndarray, demanded_bill: np.ndarray, behaviou
     limited = at_cap & (behaviour != OVERSPEND) & (bill > left)
     served_share = np.where(limited, np.divide(left, bill, out=np.zeros_like(bill), where=bill > 0), 1.0)
     paid = np.where(limited, left, bill)
-    overspend = np.maximum(np.minimum(paid, b.paid + paid - b.budget), 0.0)
+    # only what is paid beyond the budget: exactly 0 for an enterprise held to what it has left
+    overspend = np.where(limited, 0.0, np.maximum(np.minimum(paid, b.paid + paid - b.budget), 0.0))
     rate = b.budget / np.maximum(b.length, 1)
     runaway = active & (paid > runaway_multiple * rate)
     b.paid = b.paid + paid

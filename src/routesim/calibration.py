@@ -9,6 +9,7 @@ tolerance-scaled error over the ``fit`` targets, plus a penalty on any excess be
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from routesim.config import ConfigError, parse_month
 from routesim.results import TABLES, Results
 
 TARGETS_FILE = CONF_DIR / "calibration" / "targets.yaml"
+PRIORS_FILE = CONF_DIR / "calibrate" / "default.yaml"
 KINDS = ("fit", "validate")
 TRANSFORMS = ("none", "annualise")
 
@@ -161,3 +163,30 @@ def targets_horizon(targets: list[Target], kind: str = "fit") -> str:
     """The last month any target of ``kind`` needs, "YYYY-MM"."""
     ends = [t.end for t in targets if t.kind == kind and t.column != "break_even_year"]
     return max(ends, key=lambda m: parse_month(m, "end"))
+
+
+_INTERVAL = re.compile(r"^\s*interval\(\s*([^,\s]+)\s*,\s*([^)\s]+)\s*\)\s*$")
+
+
+def prior_ranges(path: str | Path = PRIORS_FILE) -> dict[str, tuple[float, float]]:
+    """The calibration's priors: {dotted key: (low, high)} of the parameters it searches.
+
+    Read from the sweep's search space (``hydra.sweeper.params`` of ``conf/calibrate/default.yaml``),
+    so exploratory tools (EMA Workbench, the dashboard) vary exactly what the calibration
+    treats as unknown, over the same ranges. Only ``interval(low, high)`` is understood.
+    """
+    path = Path(path)
+    try:
+        params = yaml.safe_load(path.read_text())["hydra"]["sweeper"]["params"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: no hydra.sweeper.params search space ({exc}).") from exc
+    out = {}
+    for key, spec in params.items():
+        match = _INTERVAL.match(str(spec))
+        if not match:
+            raise ConfigError(f"{path}: {key}: {spec!r} is not interval(low, high).")
+        low, high = float(match.group(1)), float(match.group(2))
+        if not low < high:
+            raise ConfigError(f"{path}: {key}: interval({low:g}, {high:g}) is empty.")
+        out[str(key)] = (low, high)
+    return out

@@ -8,11 +8,15 @@ month, shares as fractions in [0, 1], HHI on the 0-10,000 scale. Every table has
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from routesim.config import TIERS, format_month
-from routesim.model import MarketModel
+
+if TYPE_CHECKING:  # the model imports market_row from here
+    from routesim.model import MarketModel
 
 INVARIANT_RTOL = 1e-9
 
@@ -121,26 +125,8 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     # counting an enterprise that switched twice twice)
     ent["vendor_switch_share"] = _ratio(ent["vendor_switches"], active)
 
-    frontier = TIERS.index("frontier")
-    total_calls = calls.sum(axis=1)
-    market = pd.DataFrame({
-        "month": months,
-        "total_spend_usd": revenue.sum(axis=1),
-        "calls": total_calls,
-        "tokens": tokens.sum(axis=1),
-        "hhi_spend": 10_000 * (_shares(p_revenue) ** 2).sum(axis=1),
-        "hhi_usage": 10_000 * (_shares(p_calls) ** 2).sum(axis=1),
-        "frontier_revenue_usd": t_revenue[:, frontier],
-        "frontier_calls": t_calls[:, frontier],
-        # per frontier call served (what a frontier task earns), and per call of any tier
-        "frontier_revenue_per_frontier_call_usd": _ratio(t_revenue[:, frontier], t_calls[:, frontier]),
-        "frontier_revenue_per_call_usd": _ratio(t_revenue[:, frontier], total_calls),
-        "frontier_usage_share": _shares(t_calls)[:, frontier],
-        "frontier_spend_share": _shares(t_revenue)[:, frontier],
-        "frontier_token_share": _shares(t_tokens)[:, frontier],
-        "adoption_share": ent["adopter_share"].to_numpy(),
-        "savings_share": ent["savings_share"].to_numpy(),
-    })
+    market = pd.DataFrame([market_row(model, t) for t in range(n_t)])
+    market.insert(0, "month", months)
 
     tables = {"providers": providers, "models": models, "tiers": tiers, "enterprises": ent,
               "market": market}
@@ -159,6 +145,49 @@ def _ratio(num: np.ndarray | pd.Series, den: np.ndarray | pd.Series) -> np.ndarr
     """The ratio of two series, 0 where the denominator is 0."""
     num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def market_row(model: MarketModel, t: int) -> dict[str, float]:
+    """Month ``t``'s row of the ``market`` table (all but ``month``), from the model's record.
+
+    ``build_tables`` stacks these rows, and the model's DataCollector reports the same row at
+    the end of every step, so batch_run's model reporters are the market table by construction.
+    Usage share is the share of model calls, as everywhere.
+    """
+    cat, rec, ent = model.catalog, model.record, model.record.enterprise[t]
+    revenue, tokens, calls = rec.model_revenue[t], rec.model_tokens[t], rec.model_calls[t]
+    p_revenue = np.bincount(cat.model_provider, revenue, cat.n_providers)
+    p_calls = np.bincount(cat.model_provider, calls, cat.n_providers)
+    t_revenue = np.bincount(cat.model_tier, revenue, len(TIERS))
+    t_tokens = np.bincount(cat.model_tier, tokens, len(TIERS))
+    t_calls = np.bincount(cat.model_tier, calls, len(TIERS))
+    frontier = TIERS.index("frontier")
+    total_calls = calls.sum()
+
+    def ratio(num: float, den: float) -> float:
+        return num / den if den > 0 else 0.0
+
+    savings = (ent["no_routing_spend_usd"] - ent["spend_usd"] - ent["router_fees_usd"]
+               - ent["integration_cost_usd"])
+    row = {
+        "total_spend_usd": revenue.sum(),
+        "calls": total_calls,
+        "tokens": tokens.sum(),
+        "hhi_spend": 10_000 * (_shares(p_revenue) ** 2).sum(),
+        "hhi_usage": 10_000 * (_shares(p_calls) ** 2).sum(),
+        "frontier_revenue_usd": t_revenue[frontier],
+        "frontier_calls": t_calls[frontier],
+        # per frontier call served (what a frontier task earns), and per call of any tier
+        "frontier_revenue_per_frontier_call_usd": ratio(t_revenue[frontier], t_calls[frontier]),
+        "frontier_revenue_per_call_usd": ratio(t_revenue[frontier], total_calls),
+        "frontier_usage_share": _shares(t_calls)[frontier],
+        "frontier_spend_share": _shares(t_revenue)[frontier],
+        "frontier_token_share": _shares(t_tokens)[frontier],
+        # shares of the enterprises buying that month (the others have not entered yet)
+        "adoption_share": ratio(ent["adopters"], ent["active_enterprises"]),
+        "savings_share": ratio(savings, ent["no_routing_spend_usd"]),
+    }
+    return {name: float(value) for name, value in row.items()}  # plain floats: DataCollector keeps them
 
 
 def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, object]]:

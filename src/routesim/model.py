@@ -15,6 +15,7 @@ Each month runs these named phases, in this order:
 6. ``_record``: append the month's aggregates to the record.
 7. ``_adopt``: Bass diffusion (pushed while at the budget cap, checked against expected net
    savings) decides who routes from next month on.
+8. ``_collect``: the DataCollector reports the month's row of the ``market`` table.
 
 Enterprise state is a struct of NumPy arrays owned by the model, one row per agent; each
 agent stands for ``population.weight`` real enterprises, and every total the model records
@@ -26,15 +27,19 @@ that switching one on never shifts another's draws (common random numbers across
 
 Months are recorded in a :class:`MonthlyRecord` of arrays rather than Mesa's DataCollector:
 the outputs are long tables keyed by (month, provider / model / tier), and DataCollector
-indexes model-level data by position and stores agent values by reference.
+indexes model-level data by position and stores agent values by reference. For Mesa's tools
+(``batch_run``), ``datacollector`` reports each month's row of the ``market`` table, computed
+by the same function that builds that table.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import mesa
 import numpy as np
@@ -44,8 +49,10 @@ from routesim.adoption import adoption_probability, peer_adopter_share
 from routesim.agents import EnterpriseAgent, ProviderAgent
 from routesim.billing import DOWNGRADE, Budgets
 from routesim.catalog import build_catalog
-from routesim.config import TIERS, Config, parse_month
+from routesim.config import TIERS, Config, format_month, parse_month
 from routesim.economics import build_books
+from routesim.metrics import market_row
+from routesim.params import configure
 from routesim.population import draw_entry, draw_population, draw_traits
 from routesim.pricing import PRICING, PricingState
 from routesim.routing import (
@@ -77,6 +84,11 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _reported(model: MarketModel, name: str) -> float | str:
+    """A DataCollector reporter: one column of the model's current market row."""
+    return model.reported_row[name]
 
 
 @dataclasses.dataclass
@@ -112,11 +124,26 @@ class Month:
 class MarketModel(mesa.Model):
     """Enterprises route monthly AI workloads among the models of competing providers.
 
+    Built from a config, or from keyword parameters as ``mesa.batch_run`` passes them:
+    ``MarketModel(seed=3, scenario="no_routing", n_enterprises=2000)``. Its ``datacollector``
+    reports, at the end of each step, that month's row of the ``market`` table.
+
     Args:
-        cfg: a validated :class:`routesim.config.Config`.
+        cfg: a validated :class:`routesim.config.Config`; None for ``conf/config.yaml``.
+        seed: the run's seed (``seed``).
+        n_enterprises: ``population.n_enterprises``.
+        scenario: a scenario preset (``scenario=<name>``).
+        router: a routing-policy preset (``router=<name>``).
+        end: the last month, "YYYY-MM".
+        overrides: any other parameters, as :func:`routesim.params.configure` takes them
+            (dotted keys and group choices), applied before the named ones.
     """
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config | None = None, *, seed: int | None = None, n_enterprises: int | None = None,
+                 scenario: str | None = None, router: str | None = None, end: str | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> None:
+        cfg = self._config_from_parameters(cfg, overrides, seed=seed, n_enterprises=n_enterprises,
+                                           scenario=scenario, router=router, end=end)
         super().__init__(seed=cfg.seed)
         self.cfg = cfg
         self.catalog = build_catalog(cfg)
@@ -193,6 +220,39 @@ class MarketModel(mesa.Model):
         self.enterprises = self.agents_by_type[EnterpriseAgent]
         self.providers = self.agents_by_type[ProviderAgent]
         self.record = MonthlyRecord()
+        self._setup_datacollector()
+
+    # ----------------------------------------------------------------- Mesa conventions
+
+    @staticmethod
+    def _config_from_parameters(cfg: Config | None, overrides: Mapping[str, Any] | None,
+                                **named: Any) -> Config:
+        """The config for keyword parameters: ``cfg`` (or conf/'s default) with them applied."""
+        keys = {"seed": "seed", "n_enterprises": "population.n_enterprises", "scenario": "scenario",
+                "router": "router", "end": "end"}
+        values = {**(overrides or {}), **{keys[k]: v for k, v in named.items() if v is not None}}
+        if cfg is not None and not values:
+            return cfg
+        return configure(values, base=cfg)
+
+    def _setup_datacollector(self) -> None:
+        """A DataCollector whose model reporters are the market table's columns.
+
+        The reporters are registered at the first collection, named after the keys of
+        :func:`routesim.metrics.market_row` (so they follow the table's columns), plus
+        ``month`` ("YYYY-MM"); each returns a plain float read from the month's row.
+        """
+        self.datacollector = mesa.DataCollector()
+        self.reported_row: dict[str, float | str] = {}
+
+    def _collect(self) -> None:
+        """Report the month just recorded: its market row, computed once for all reporters."""
+        t = len(self.record.enterprise) - 1
+        self.reported_row = {"month": format_month(int(self.catalog.months[t])), **market_row(self, t)}
+        if not self.datacollector.model_reporters:
+            self.datacollector = mesa.DataCollector(
+                model_reporters={name: functools.partial(_reported, name=name) for name in self.reported_row})
+        self.datacollector.collect(self)
 
     # ------------------------------------------------------------------------------ running
 
@@ -209,6 +269,7 @@ class MarketModel(mesa.Model):
         self._account_providers(billed)
         self._record(billed)
         self._adopt(req)
+        self._collect()
         self.t += 1
         self.running = self.t < self.n_months
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mesa
@@ -17,6 +18,7 @@ from routesim import __version__
 from routesim.config import Config, to_config
 from routesim.metrics import break_even_months, build_tables, check_invariants, raise_on_failures
 from routesim.model import MarketModel
+from routesim.params import configure
 from routesim.results import Results
 
 
@@ -61,3 +63,14 @@ def simulate(cfg: Config | DictConfig | dict[str, Any], check: bool = True) -> R
 def simulate_seeds(cfg: Config, n: int, first: int = 0) -> list[Results]:
     """``cfg`` simulated with seeds ``cfg.seed + first`` .. ``cfg.seed + first + n - 1``."""
     return [simulate(dataclasses.replace(cfg, seed=cfg.seed + first + i)) for i in range(n)]
+
+
+def run(overrides: Mapping[str, Any] | None = None, base: Config | Sequence[str] | None = None) -> Results:
+    """Simulate ``base`` with ``overrides``: the parameter API for drivers that run many markets.
+
+    ``run({"scenario": "no_routing", "seed": 3})`` is ``simulate(compose(["scenario=no_routing",
+    "seed=3"]))``, but Hydra composes only once per distinct set of group choices in a process;
+    dotted keys are applied to the typed config with the same validation
+    (:func:`routesim.params.configure`).
+    """
+    return simulate(configure(overrides, base))
