@@ -104,7 +104,7 @@ class Reference:
             tout = float(wl.tokens_out[k]) * float(cat.output_tokens_multiplier[m])
             f = self.factor[m]
             c = (tin * float(cat.price_in[t, m]) * f + tout * float(cat.price_out[t, m]) * f) / 1e6
-            a = float(cat.ability[t, m])
+            a = float(cat.skill_ability[int(wl.segment_skill[k]), t, m])
             over = bool(cat.model_overseas[m])
             cost.append(c)
             prob.append(sigmoid(s * (a - d)))

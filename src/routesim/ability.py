@@ -34,7 +34,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import special
 
-from routesim.config import BenchmarkSpec, ModelSpec
+from routesim.config import SKILLS, BenchmarkSpec, ModelSpec
 
 ELO_LOGITS_PER_POINT = np.log(10.0) / 400.0
 
@@ -78,8 +78,39 @@ def ability(spec: ModelSpec, scale: Mapping[str, BenchmarkSpec]) -> float:
 
 
 def abilities(models: Mapping[str, ModelSpec], scale: Mapping[str, BenchmarkSpec]) -> dict[str, float]:
-    """Every model's ability on the market's benchmark scale."""
+    """Every model's (general) ability on the market's benchmark scale."""
     return {mid: ability(spec, scale) for mid, spec in models.items()}
+
+
+def skill_names(scale: Mapping[str, BenchmarkSpec] | None = None) -> tuple[str, ...]:
+    """The skills a model has an ability at (``config.SKILLS``; ``general`` first)."""
+    return SKILLS
+
+
+def skill_ability(spec: ModelSpec, scale: Mapping[str, BenchmarkSpec], skill: str) -> float:
+    """A model's ability at ``skill``: its general ability, moved towards what its skill benchmarks say.
+
+    A one-factor scale leaves each benchmark a residual (a model better or worse at what that
+    benchmark tests than its general ability predicts). For a skill benchmark (SWE-bench for
+    coding) that residual is partly real skill: the skill ability is the ability its other
+    benchmarks give plus the skill benchmarks' departure from it, shrunk by
+    residual_sd^2 / (residual_sd^2 + sampling variance), the share of the departure that is not
+    sampling noise. Without a skill score it is the general ability; a model scored only on
+    the skill's benchmarks sits where they put it.
+    """
+    if spec.ability is not None:
+        return float(spec.ability)
+    own = {b: x for b, x in spec.benchmarks.items() if scale[b].skill == skill}
+    rest = {b: x for b, x in spec.benchmarks.items() if scale[b].skill != skill}
+    if not own:
+        return ability(spec, scale)
+    said, said_var = _estimate(own, scale)
+    if not rest:
+        return said
+    base, _ = _estimate(rest, scale)
+    # of the departure's variance (residual plus sampling, on the ability scale), the residual's share
+    real = float(np.mean([scale[b].residual_sd ** 2 / scale[b].slope ** 2 for b in own]))
+    return base + min(real / said_var, 1.0) * (said - base)
 
 
 def fit_scale(models: Mapping[str, ModelSpec], scale: Mapping[str, BenchmarkSpec], anchor: str = "gpqa_diamond",
@@ -147,13 +178,16 @@ def main(argv: list[str] | None = None) -> None:
     for name, b in fitted.items():
         items = f" items: {b.items}," if b.items else ""
         chance = f" chance: {b.chance:g}," if b.kind == "accuracy" else ""
-        print(f"  {name}: {{kind: {b.kind},{chance}{items} slope: {b.slope:.4f}, offset: {b.offset:.4f}, "
+        skill = f" skill: {b.skill}," if b.skill != "general" else ""
+        print(f"  {name}: {{kind: {b.kind},{skill}{chance}{items} slope: {b.slope:.4f}, offset: {b.offset:.4f}, "
               f"residual_sd: {b.residual_sd:.4f}}}")
-    print("\n# ability (standard error) on this scale")
+    skills = skill_names(fitted)
+    print(f"\n# ability (standard error) on this scale; then {', '.join(skills[1:])}")
     for mid, spec in cfg.market.models.items():
         if spec.benchmarks:
             value, var = _estimate(spec.benchmarks, fitted)
-            print(f"# {mid:24s} {value:7.3f} ({var ** 0.5:.3f})  {sorted(spec.benchmarks)}")
+            extra = " ".join(f"{skill_ability(spec, fitted, s):7.3f}" for s in skills[1:])
+            print(f"# {mid:24s} {value:7.3f} ({var ** 0.5:.3f}) {extra}  {sorted(spec.benchmarks)}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routesim.ability import abilities
+from routesim.ability import skill_ability, skill_names
 from routesim.config import TIERS, Config, parse_month
 
 
@@ -35,7 +35,9 @@ class Catalog:
     available: np.ndarray  # (T, M) bool
     price_in: np.ndarray  # (T, M) USD per 1M input tokens
     price_out: np.ndarray  # (T, M) USD per 1M output tokens
-    ability: np.ndarray  # (T, M) on the common logit scale (routesim.ability)
+    ability: np.ndarray  # (T, M) general ability on the common logit scale (routesim.ability)
+    skills: tuple[str, ...]  # skill names; skill 0 is "general"
+    skill_ability: np.ndarray  # (S, T, M) ability at each skill (skill_ability[0] is ``ability``)
     launch_price_in: np.ndarray  # (M,) list price at release, the basis of serving cost
     launch_price_out: np.ndarray  # (M,)
 
@@ -63,8 +65,8 @@ def build_catalog(cfg: Config) -> Catalog:
     available = np.zeros((n_t, n_m), dtype=bool)
     price_in = np.zeros((n_t, n_m))
     price_out = np.zeros((n_t, n_m))
-    ability = np.zeros((n_t, n_m))
-    base_ability = abilities(all_models, market.benchmarks)
+    skills = skill_names(market.benchmarks)
+    ability = np.zeros((len(skills), n_t, n_m))
     trend_start = parse_month(market.trends.start, "market.trends.start")
     years_into_trend = np.maximum(months - trend_start + 1, 0) / 12.0
 
@@ -83,7 +85,9 @@ def build_catalog(cfg: Config) -> Catalog:
         drift = trend.price_change_per_year**years_into_trend
         price_in[:, j] *= drift
         price_out[:, j] *= drift
-        ability[:, j] = base_ability[mid] + trend.ability_gain_per_year * years_into_trend
+        gain = trend.ability_gain_per_year * years_into_trend
+        for s, skill in enumerate(skills):
+            ability[s, :, j] = skill_ability(spec, market.benchmarks, skill) + gain
 
     specs = [all_models[mid] for mid in model_ids]
     model_provider = np.array([provider_ids.index(s.provider) for s in specs], dtype=np.int64)
@@ -96,7 +100,7 @@ def build_catalog(cfg: Config) -> Catalog:
         since = (months >= parse_month(shock.month, "shock month"))[:, None] & hit[None, :]
         price_in = np.where(since, price_in * shock.price_multiplier, price_in)
         price_out = np.where(since, price_out * shock.price_multiplier, price_out)
-        ability = np.where(since, ability + shock.ability_shift, ability)
+        ability = np.where(since[None], ability + shock.ability_shift, ability)
     return Catalog(
         months=months,
         model_ids=model_ids,
@@ -110,7 +114,9 @@ def build_catalog(cfg: Config) -> Catalog:
         available=available,
         price_in=price_in,
         price_out=price_out,
-        ability=ability,
+        ability=ability[0],
+        skills=skills,
+        skill_ability=ability,
         launch_price_in=np.array([s.price_in_usd_per_mtok for s in specs], dtype=float),
         launch_price_out=np.array([s.price_out_usd_per_mtok for s in specs], dtype=float),
     )

@@ -18,6 +18,8 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 TIERS: tuple[str, ...] = ("frontier", "budget", "overseas")
 BENCHMARK_KINDS: tuple[str, ...] = ("accuracy", "index", "elo")
+# what a task family calls on and a benchmark measures: general ability, and coding beyond it
+SKILLS: tuple[str, ...] = ("general", "coding")
 ORIGINS: tuple[str, ...] = ("US", "CN", "EU")
 PEER_GROUPS: tuple[str, ...] = ("industry", "global")
 
@@ -244,10 +246,13 @@ class BenchmarkSpec:
     ``accuracy`` (share correct, 0-1), y = logit(s / 100) for an ``index`` (0-100) and
     y = (s - 1000) ln(10) / 400 for an ``elo`` rating; then y = slope (ability - offset) +
     error, with error sd ``residual_sd`` (plus, for an accuracy, the binomial sampling error of
-    ``items`` questions). GPQA-Diamond defines the scale (slope 1, offset 0).
+    ``items`` questions). GPQA-Diamond defines the scale (slope 1, offset 0). ``skill`` names
+    what the benchmark measures beyond general ability (``coding`` for SWE-bench): a model's
+    ability at that skill leans on its scores there (``routesim.ability.skill_abilities``).
     """
 
     kind: str = "accuracy"
+    skill: str = "general"
     chance: float = 0.0
     items: int = 0
     slope: float = 1.0
@@ -294,6 +299,7 @@ class MarketConfig:
         for name, bench in self.benchmarks.items():
             key = f"market.benchmarks.{name}"
             _check_choice(f"{key}.kind", bench.kind, BENCHMARK_KINDS)
+            _check_choice(f"{key}.skill", bench.skill, SKILLS)
             _check_range(f"{key}.chance", bench.chance, 0.0, 0.99)
             _check_range(f"{key}.items", bench.items, 0, 10_000_000)
             _check_range(f"{key}.slope", bench.slope, 0.01, 100.0)
@@ -440,6 +446,9 @@ class FamilySpec:
     success_slope: float = MISSING
     tokens_in_per_task: float = MISSING
     tokens_out_per_task: float = MISSING
+    # the ability a model brings to these tasks: ``general``, or a skill some benchmark measures
+    # (``coding``: SWE-bench Verified)
+    skill: str = "general"
 
 
 @dataclass
@@ -862,6 +871,8 @@ class Config:
             if mid in self.market.models:
                 raise ConfigError(f"scenario.new_models.{mid}: the market already has a model of that name.")
             check_model(f"scenario.new_models.{mid}", spec, self.market.providers, self.market.benchmarks)
+        for name, fam in self.workload.families.items():
+            _check_choice(f"workload.families.{name}.skill", fam.skill, SKILLS)
         families = sorted(self.workload.families)
         for name, ind in self.population.industries.items():
             for fam in ind.family_weights:

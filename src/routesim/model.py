@@ -69,7 +69,7 @@ from routesim.routing import (
     router_classes,
 )
 from routesim.vendors import choose_vendor, everyday_models, model_tables
-from routesim.workload import MonthMenu, build_workload, growth_path, month_menu
+from routesim.workload import MonthMenu, build_workload, growth_path, month_menu, segment_ability
 
 Group = tuple[np.ndarray, Plan]  # (enterprise indices, their plan)
 FRONTIER = TIERS.index("frontier")
@@ -316,7 +316,7 @@ class MarketModel(mesa.Model):
         workload = self.workload.at(t)  # once a month: difficulties and tokens of month t
         menu = month_menu(workload, cat, t, factor, self.books.serving_fraction[t][cat.model_provider])
         seen_cost, seen_success = perceive(
-            menu.cost_per_task, menu.success, cat.ability[t], workload.difficulty,
+            menu.cost_per_task, menu.success, segment_ability(cat, workload, t), workload.difficulty,
             cat.model_overseas, workload.success_slope, cfg.access.overseas_risk_premium,
             cfg.access.overseas_quality_discount)
         weight = self.workload.segment_weight

@@ -123,13 +123,14 @@ def perceive(cost: np.ndarray, success: np.ndarray, ability: np.ndarray, difficu
              ) -> tuple[np.ndarray, np.ndarray]:
     """Perceived (2, K, M) cost and success of each overseas-access class.
 
-    Class 0 cannot use overseas models and sees true values; class 1 sees overseas models'
-    cost marked up by the risk premium and their ability lowered by the quality discount.
+    ``ability`` (K, M) is each model's ability at each segment's skill. Class 0 cannot use
+    overseas models and sees true values; class 1 sees overseas models' cost marked up by the
+    risk premium and their ability lowered by the quality discount.
     """
     seen_cost = cost * (1.0 + risk_premium * overseas) if risk_premium else cost
     if quality_discount:
-        seen_ability = ability - quality_discount * overseas
-        seen_success = special.expit(success_slope[:, None] * (seen_ability[None, :] - difficulty[:, None]))
+        seen_ability = ability - quality_discount * overseas[None, :]
+        seen_success = special.expit(success_slope[:, None] * (seen_ability - difficulty[:, None]))
     else:
         seen_success = success
     return np.stack([cost, seen_cost]), np.stack([success, seen_success])

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import special
 
 from routesim.catalog import Catalog
-from routesim.config import TIERS, Config
+from routesim.config import SKILLS, TIERS, Config
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Workload:
     industry_ids: tuple[str, ...]
     family_ids: tuple[str, ...]
     segment_family: np.ndarray  # (K,) index into family_ids
+    segment_skill: np.ndarray  # (K,) index into the catalogue's skills: the ability its tasks call on
     segment_weight: np.ndarray  # (I, K) share of an industry's tasks in each segment; rows sum to 1
     success_slope: np.ndarray  # (K,) discrimination of the segment's family
     base_difficulty: np.ndarray  # (K,) at the start month, ability scale
@@ -74,6 +75,7 @@ def build_workload(cfg: Config, catalog: Catalog | None = None) -> Workload:
     z = special.ndtri((np.arange(per) + 0.5) / per)  # standard-normal quantiles of the segments
     specs = [w.families[f] for f in families]
     segment_family = np.repeat(np.arange(len(families)), per)
+    segment_skill = np.array([SKILLS.index(s.skill) for s in specs])[segment_family]
     mean = np.array([s.difficulty_mean for s in specs])[segment_family]
     sd = np.array([s.difficulty_sd for s in specs])[segment_family]
     difficulty = mean + sd * np.tile(z, len(families))
@@ -93,6 +95,7 @@ def build_workload(cfg: Config, catalog: Catalog | None = None) -> Workload:
         industry_ids=tuple(industries),
         family_ids=tuple(families),
         segment_family=segment_family,
+        segment_skill=segment_skill,
         segment_weight=segment_weight,
         success_slope=np.array([s.success_slope for s in specs])[segment_family],
         base_difficulty=difficulty,
@@ -133,9 +136,14 @@ class MonthMenu:
     available: np.ndarray  # (M,) bool
 
 
+def segment_ability(catalog: Catalog, workload: Workload, t: int) -> np.ndarray:
+    """(K, M) each model's ability at what each segment's tasks call on (its family's skill), month t."""
+    return catalog.skill_ability[workload.segment_skill, t, :]
+
+
 def success_probability(ability: np.ndarray, difficulty: np.ndarray, slope: np.ndarray) -> np.ndarray:
-    """(K, M) probability that a model of each ability (M,) solves a task of each segment (K,)."""
-    return special.expit(slope[:, None] * (ability[None, :] - difficulty[:, None]))
+    """(K, M) probability that a model of ability (K, M) (per segment) solves a task of each segment (K,)."""
+    return special.expit(slope[:, None] * (ability - difficulty[:, None]))
 
 
 def month_menu(workload: Workload, catalog: Catalog, t: int, price_factor: np.ndarray | None = None,
@@ -156,7 +164,7 @@ def month_menu(workload: Workload, catalog: Catalog, t: int, price_factor: np.nd
     fraction = np.zeros(catalog.n_models) if serving_fraction is None else serving_fraction
     serving_in, serving_out = fraction * catalog.launch_price_in, fraction * catalog.launch_price_out
     serving = (tin * serving_in + tout * serving_out) / 1e6
-    success = success_probability(catalog.ability[t], workload.difficulty, workload.success_slope)
+    success = success_probability(segment_ability(catalog, workload, t), workload.difficulty, workload.success_slope)
     return MonthMenu(cost_per_task=cost, tokens_per_task=tin + tout, success=success,
                      serving_cost_per_task=serving, available=catalog.available[t])
 
