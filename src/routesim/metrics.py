@@ -178,8 +178,8 @@ def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, obj
     bad = []
     for name, frame in tables.items():
         numeric = frame.select_dtypes("number")
-        if numeric.isna().to_numpy().any():
-            bad.append(f"{name} has NaN")
+        if not np.isfinite(numeric.to_numpy(dtype=float)).all():  # +-inf is as broken as NaN
+            bad.append(f"{name} has NaN or +-inf")
         money = [c for c in numeric.columns if c.endswith("_usd") and c not in
                  ("operating_income_usd", "cumulative_cash_usd", "savings_usd", "gross_margin_usd",
                   "api_gross_margin_usd", "other_cost_usd")]

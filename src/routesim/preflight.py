@@ -1,0 +1,304 @@
+"""Checks that a run can finish and mean something, made before anything is simulated.
+
+The schemas in :mod:`routesim.config` check each key alone. Some failures only show in
+the whole run: months outside what the catalogue describes, a population preferring a lab
+that sells nothing yet, compounding growth, trends, shocks and rebound that would take the
+bills past any economy (or past float64), and a run too large for the memory left on the
+machine. These functions look at the run's exogenous arrays (catalogue prices, trend growth,
+provider books), all small, and raise :class:`routesim.config.ConfigError` naming the keys
+involved and what is allowed:
+
+- :func:`check_span`: ``start`` .. ``end`` inside the catalogue's span (below);
+- :func:`check_scale`: an upper estimate of the run's monthly bill and task count under
+  ``MAX_USD_PER_MONTH`` and ``MAX_TASKS_PER_MONTH``, every price positive and finite;
+- :func:`check_memory`: the estimated peak memory (:func:`estimate_peak_bytes`) below the
+  memory available (:func:`available_bytes`).
+
+The catalogue's span for a run starts in the first month in which every provider with a
+positive ``population.preferred_vendor_weights`` has an everyday model (a flagship-eligible
+frontier or overseas model) on offer, so that no enterprise starts with a vendor that sells
+nothing; it ends ``HORIZON_YEARS`` after the catalogue's last dated fact (a release, a
+retirement, a price change or ``market.trends.start``): beyond that the tier trends are not
+an extrapolation but fiction. Within the run every month must offer an everyday model to
+enterprises without overseas access whenever a vendor has none. A vendor that has no
+everyday model in some month (its last one retired) is allowed: its customers move that very
+month to the vendor the logit prefers (``MarketModel._reevaluate_vendors``); a month in which
+some of them could not move (no other vendor sells a non-overseas everyday model) ends the
+span, since their demand would have no price (it would be infinite).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy import special
+
+from routesim.config import Config, ConfigError, format_month, parse_month
+
+HORIZON_YEARS = 50
+# Far beyond any market (world GDP is ~1e14 USD a year), yet far below float64's 1.8e308: a run
+# estimated above these is refused as meaningless before it could overflow.
+MAX_USD_PER_MONTH = 1e18
+MAX_TASKS_PER_MONTH = 1e21
+
+
+def check_run(cfg: Config) -> None:
+    """All checks that need the whole config but no memory measurement: span and scale."""
+    check_span(cfg)
+    check_scale(cfg)
+
+
+def _catalog(cfg: Config, start: int, end: int):  # noqa: ANN202 - a routesim.catalog.Catalog
+    from routesim.catalog import build_catalog  # local: catalog imports config, as this module does
+
+    wide = copy.copy(cfg)  # a shallow copy: no __post_init__, so no recursion into these checks
+    wide.start, wide.end = format_month(start), format_month(end)
+    return build_catalog(wide)
+
+
+def last_dated_fact(cfg: Config) -> int:
+    """The catalogue's last dated fact (absolute month): release, retire, price change, trends.start."""
+    months = [parse_month(cfg.market.trends.start, "market.trends.start")]
+    for spec in [*cfg.market.models.values(), *cfg.scenario.new_models.values()]:
+        months.append(parse_month(spec.release, "release"))
+        if spec.retire is not None:
+            months.append(parse_month(spec.retire, "retire"))
+        months += [parse_month(c.month, "month") for c in spec.price_changes]
+    return max(months)
+
+
+def check_span(cfg: Config) -> None:
+    """Refuse ``start`` / ``end`` outside the catalogue's span, naming the allowed range."""
+    start, end = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
+    last_allowed = (last_dated_fact(cfg) // 12 + HORIZON_YEARS) * 12 + 11  # December of that year
+    specs = [*cfg.market.models.values(), *cfg.scenario.new_models.values()]
+    first_release = min(parse_month(s.release, "release") for s in specs)
+    lo = min(first_release, start)
+    cat = _catalog(cfg, lo, max(min(end, last_allowed), start))
+    flagships = np.array([cat.flagships(t) for t in range(len(cat.months))])  # (T, P), -1 = none
+    vendors = {p: w for p, w in cfg.population.preferred_vendor_weights.items() if w > 0}
+    first_allowed, late = lo, ""
+    for pid, weight in vendors.items():
+        has = np.flatnonzero(flagships[:, cat.provider_ids.index(pid)] >= 0)
+        first = int(cat.months[has[0]]) if len(has) else None
+        if first is None:
+            raise ConfigError(f"population.preferred_vendor_weights.{pid} = {weight:g}: provider '{pid}' never "
+                              "has an everyday model on offer; give it weight 0 or add one to market.models.")
+        if first > first_allowed:
+            first_allowed, late = first, f"{pid} (population.preferred_vendor_weights.{pid} = {weight:g})"
+    # A vendor without an everyday model loses its customers that month; those without
+    # overseas access need a vendor whose everyday model is not overseas to move to.
+    run = cat.months >= max(start, first_allowed)
+    domestic = (flagships >= 0) & ~cat.model_overseas[np.maximum(flagships, 0)]
+    covered = domestic.any(axis=1)  # (T,)
+    weighted = np.isin(np.array(cat.provider_ids), list(vendors))
+    could_be_vendor = np.maximum.accumulate((flagships >= 0) & run[:, None], axis=0) | weighted[None, :]
+    stranded = (could_be_vendor & (flagships < 0)).any(axis=1) & ~covered & run
+    after = np.flatnonzero(stranded)
+    if len(after):
+        last_allowed = min(last_allowed, int(cat.months[after[0]]) - 1)
+    allowed = f"allowed: {format_month(first_allowed)} .. {format_month(last_allowed)}"
+    if start < first_allowed:
+        raise ConfigError(f"start = {cfg.start} is outside the catalogue's span: {late} has no everyday model on "
+                          f"offer before {format_month(first_allowed)}; {allowed}.")
+    if end > last_allowed:
+        lost = [cat.provider_ids[p] for p in np.flatnonzero(could_be_vendor[after[0]] & (flagships[after[0]] < 0))
+                ] if len(after) else []
+        why = (f"in {format_month(last_allowed + 1)} {', '.join(lost)} {'has' if len(lost) == 1 else 'have'} no "
+               "everyday model on offer and customers without overseas access have no other vendor to move to"
+               if len(after) else
+               f"the tier trends extrapolate at most {HORIZON_YEARS} years beyond the catalogue's last dated fact "
+               f"({format_month(last_dated_fact(cfg))})")
+        raise ConfigError(f"end = {cfg.end} is outside the catalogue's span: {why}; {allowed}.")
+
+
+def _reactive(cfg: Config) -> bool:
+    strategies = [cfg.pricing.strategy] if cfg.pricing.strategy else [p.pricing for p in cfg.market.providers.values()]
+    return "reactive" in strategies
+
+
+def scale_estimate(cfg: Config) -> dict[str, float]:
+    """Generous upper estimates (log10) of the factors of a month's market bill; see :func:`check_scale`.
+
+    Returns log10 of: the number of enterprises, expected tasks per enterprise at the start
+    (size), the largest trend growth, the largest price rebound, the dearest and cheapest cost
+    per task, and the resulting tasks and USD per month.
+    """
+    from routesim.workload import growth_path  # local: workload imports catalog
+
+    start, end = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
+    cat = _catalog(cfg, start, end)
+    n_months = end - start + 1
+    on = cat.available
+    if not on.any():
+        raise ConfigError(f"no model is on offer between start ({cfg.start}) and end ({cfg.end}).")
+    pop, w, d = cfg.population, cfg.workload, cfg.demand
+    with np.errstate(all="ignore"):  # overflow shows as inf below and is refused
+        growth = growth_path(d, n_months)
+        log_growth = float(np.log10(np.max(growth)))
+        if not np.all(np.isfinite(growth)) or np.min(growth) <= 0:
+            log_growth = math.inf
+        # unit prices in USD per token, with the reactive strategy's lowest possible multiplier
+        low_factor = 0.0
+        if _reactive(cfg):  # at most one cut per cooldown
+            cuts = math.ceil(n_months / cfg.pricing.cooldown_months + 1)
+            low_factor = cuts * math.log10(1 - cfg.pricing.cut_fraction)
+        mult = cat.output_tokens_multiplier[None, :]
+        tin, tout = w.tokens_in_per_task, w.tokens_out_per_task
+        grow = 1.0 + w.tokens_difficulty_slope
+        cheap = (tin * cat.price_in + tout * mult * cat.price_out) / 1e6  # (T, M) at difficulty 0
+        dear = cheap * grow
+        log_cheap = float(np.log10(np.min(cheap[on]))) + low_factor
+        log_dear = float(np.log10(np.max(dear[on])))
+        # the rebound compares an enterprise's cost per task with its month-0 flagship's on the
+        # same segments, so the difficulty's token factor cancels
+        flag0 = cat.flagships(0)
+        ref = cheap[0, flag0[flag0 >= 0]] if (flag0 >= 0).any() else cheap[0, on[0]]
+        log_ratio = log_cheap - float(np.log10(np.max(ref))) if len(ref) else 0.0
+    log_rebound = max(0.0, -d.price_elasticity * log_ratio) if d.price_elasticity else 0.0
+    # all enterprises at their mean size (log-normal) and mean spike, plus the largest of them
+    # (the 1 - 1e-6 / N quantile) at the largest spike: the sum of a heavy tail is its mean plus its maximum
+    n = pop.n_enterprises
+    z = float(special.ndtri(1.0 - 1e-6 / n))
+    mean_all = n * math.exp(pop.size_sigma**2 / 2) * (1.0 + d.spike_probability * d.spike_max_multiple)
+    largest = math.exp(pop.size_sigma * z) * d.spike_max_multiple
+    log_size = math.log10(pop.size_median_tasks_per_month) + math.log10(mean_all + largest) - math.log10(n)
+    log_n = math.log10(n)
+    log_tasks = log_n + log_size + log_growth + log_rebound + math.log10(2.0)  # a cascade calls twice
+    r = cfg.router
+    log_fee = math.log10(1.0 + r.fee_share_of_spend + (2 * r.fee_usd_per_1k_requests / 1000) / 10**log_dear)
+    return {"enterprises": log_n, "size": log_size, "growth": log_growth, "rebound": log_rebound,
+            "dear_cost_per_task": log_dear, "cheap_cost_per_task": log_cheap, "tasks": log_tasks,
+            "usd": log_tasks + log_dear + log_fee}
+
+
+def _e(log10: float) -> str:
+    """10 ** log10 written briefly, without overflowing."""
+    if not math.isfinite(log10):
+        return "inf"
+    return f"{10**log10:.3g}" if abs(log10) < 300 else f"1e{log10:.0f}"
+
+
+def check_scale(cfg: Config) -> None:
+    """Refuse a run whose estimated monthly bill or task count is beyond any market, or not finite.
+
+    The estimate multiplies the number of enterprises, the mean size of one (log-normal mean
+    and spikes), the largest trend growth over the horizon, the largest price rebound
+    ((cheapest cost per task ever / dearest month-0 flagship cost) ** -elasticity, reactive
+    price cuts included) and the dearest cost per task on offer (two calls, fees). It is an
+    upper bound of what the run can bill in its busiest month, by design generous, so a
+    refused run is absurd rather than merely large; provider books are checked the same way.
+    """
+    est = scale_estimate(cfg)
+    factors = (f"{_e(est['enterprises'])} enterprises (population.n_enterprises) x {_e(est['size'])} tasks "
+               f"each (population.size_*, demand.spike_*) x {_e(est['growth'])} growth (demand.*growth*, start, "
+               f"end) x {_e(est['rebound'])} rebound (demand.price_elasticity and the price range)")
+    if not math.isfinite(est["cheap_cost_per_task"]) or est["cheap_cost_per_task"] < -300:
+        raise ConfigError("the cheapest cost per task reaches 0: prices fall below what float64 holds "
+                          "(market.trends.*.price_change_per_year, scenario.shocks, pricing.cut_fraction over "
+                          f"start .. end = {cfg.start} .. {cfg.end}); raise them or shorten the horizon.")
+    if not est["tasks"] <= math.log10(MAX_TASKS_PER_MONTH):
+        raise ConfigError(f"the run could demand up to ~{_e(est['tasks'])} tasks a month ({factors}), above the "
+                          f"limit of {MAX_TASKS_PER_MONTH:.0e}; lower those keys or shorten the horizon (end).")
+    if not est["usd"] <= math.log10(MAX_USD_PER_MONTH):
+        raise ConfigError(f"the run could bill up to ~${_e(est['usd'])} a month ({factors} x up to "
+                          f"${_e(est['dear_cost_per_task'])} per task: market.models prices, market.trends, "
+                          f"scenario.shocks), above the limit of ${MAX_USD_PER_MONTH:.0e}; lower those keys or "
+                          "shorten the horizon (end).")
+    from routesim.economics import build_books  # local: economics imports config
+
+    start, end = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
+    cat = _catalog(cfg, start, end)
+    with np.errstate(all="ignore"):
+        books = build_books(cfg, cat.months, cat.provider_ids)
+    for name, values, limit in (("fixed_cost_usd_per_month", books.fixed_cost, MAX_USD_PER_MONTH),
+                                ("other_revenue_usd_per_month", books.other_revenue, MAX_USD_PER_MONTH),
+                                ("serving_cost_fraction", books.serving_fraction, 1e3)):
+        worst = np.nanmax(np.abs(values)) if np.isfinite(values).all() else math.inf
+        if not worst <= limit:
+            p = int(np.argmax(np.nan_to_num(np.abs(values), posinf=np.inf).max(axis=0)))
+            raise ConfigError(f"market.providers.{cat.provider_ids[p]}.{name} grows to {worst:.3g} by {cfg.end} "
+                              f"(its growth_per_year or serving_cost_change_per_year over the horizon), above the "
+                              f"limit of {limit:.0e}; lower it or shorten the horizon (end).")
+
+
+# ------------------------------------------------------------------------------------ memory
+
+# Peak resident memory of one run, fitted to ru_maxrss of the default market (60 models) at
+# 20k and 100k enterprises, 8 and 32 segments, every router and with the enterprise panel,
+# 84 and 204 months (benchmarks/bench_engine.py measures it beside this estimate):
+# the interpreter and libraries, per enterprise (Mesa agents, population and trait arrays),
+# per enterprise-segment (plans, noise, rows), per enterprise-segment-model (logit plans and
+# the calls they make; other policies keep a little), per enterprise-month of panel.
+BASE_BYTES = 160e6
+PER_ENTERPRISE = 1000.0
+PER_ENTERPRISE_SEGMENT = 120.0
+PER_ENTERPRISE_SEGMENT_MODEL = {"logit": 32.0, "other": 2.0}
+PER_PANEL_ROW = 200.0
+
+
+def estimate_peak_bytes(cfg: Config) -> float:
+    """Estimated peak resident memory of ``simulate(cfg)``, in bytes (formula above)."""
+    n, k = cfg.population.n_enterprises, cfg.population.n_segments
+    m = len(cfg.market.models) + len(cfg.scenario.new_models)
+    months = parse_month(cfg.end, "end") - parse_month(cfg.start, "start") + 1
+    policies = cfg.router.policy_weights() if cfg.scenario.routing_allowed else {}
+    per_nkm = PER_ENTERPRISE_SEGMENT_MODEL["logit" if policies.get("logit", 0) > 0 else "other"]
+    panel = PER_PANEL_ROW * n * months if cfg.output.enterprise_panel else 0.0
+    return BASE_BYTES + n * (PER_ENTERPRISE + PER_ENTERPRISE_SEGMENT * k + per_nkm * k * m) + panel
+
+
+def available_bytes() -> float | None:
+    """Memory this process can still get: /proc/meminfo's MemAvailable, or less under a cgroup limit.
+
+    None where neither /proc nor psutil can tell (the check is then skipped).
+    """
+    found: list[float] = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(float(line.split()[1]) * 1024)
+    except OSError:
+        try:
+            import psutil  # optional: only where /proc is missing
+
+            found.append(float(psutil.virtual_memory().available))
+        except ImportError:
+            pass
+    try:  # a container's cgroup v2 limit, if any
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = float(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+            found.append(float(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def check_memory(cfg: Config, available: float | None = None) -> None:
+    """Refuse a run whose estimated peak memory exceeds the memory available, with both figures.
+
+    ``available`` defaults to :func:`available_bytes` now; ``ROUTESIM_MEMORY_LIMIT_MB``, if set,
+    caps it (to keep a shared machine's runs small, or to test this check).
+    """
+    if available is None:
+        available = available_bytes()
+    cap = os.environ.get("ROUTESIM_MEMORY_LIMIT_MB")
+    if cap:
+        available = min(available if available is not None else math.inf, float(cap) * 1e6)
+    if available is None:
+        return
+    need = estimate_peak_bytes(cfg)
+    if need > available:
+        n, k = cfg.population.n_enterprises, cfg.population.n_segments
+        raise ConfigError(
+            f"the run needs an estimated {need / 1e9:.3g} GB of memory ({n} enterprises x {k} segments x "
+            f"{len(cfg.market.models) + len(cfg.scenario.new_models)} models"
+            f"{', with the enterprise panel' if cfg.output.enterprise_panel else ''}; formula in "
+            f"routesim.preflight), more than the {available / 1e9:.3g} GB available; lower population.n_enterprises "
+            "or population.n_segments, or switch output.enterprise_panel off.")
+
