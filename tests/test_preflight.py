@@ -168,3 +168,31 @@ def test_tables_written_with_the_umask(tmp_path):
     modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
     assert modes["run.json"] == 0o644 and modes["market.parquet"] == 0o644, modes
     assert not pd.Series(list(modes)).str.endswith(".tmp").any()
+
+
+PEAK = """
+import resource, sys
+from routesim import compose, simulate
+cfg = compose(sys.argv[1:])
+simulate(cfg)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overrides", [
+    ["population.n_enterprises=100000", "end=2026-12"],
+    ["population.n_enterprises=50000", "population.n_segments=24", "end=2025-12"],
+    ["population.n_enterprises=30000", "router=logit", "adoption.initial_share=1.0", "end=2024-06"],
+    ["population.n_enterprises=50000", "output.enterprise_panel=true", "end=2030-12"],
+])
+def test_memory_estimate_bounds_the_measured_peak(overrides):
+    import subprocess
+    import sys
+
+    overrides = [*overrides, "output.plots=false"]
+    out = subprocess.run([sys.executable, "-c", PEAK, *overrides], capture_output=True, text=True, check=True,
+                         timeout=900)
+    measured = float(out.stdout.split()[-1])
+    estimate = estimate_peak_bytes(compose(overrides))
+    assert measured <= estimate <= 2 * measured, (measured / 1e6, estimate / 1e6)

@@ -215,9 +215,9 @@ def config_error_message(exc: BaseException) -> str:
         where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a YAML file"
         return f"{where}: YAML syntax error: {exc.problem or exc.context}."
     if isinstance(exc, MissingConfigException):
-        first = str(exc).splitlines()[0]
         options = ", ".join(exc.options or [])
-        return f"{first.removeprefix('In ')}{f'; allowed: {options}' if options else ''}."
+        missing = exc.missing_cfg_file or str(exc).splitlines()[0]
+        return f"could not find the config '{missing}'{f'; allowed: {options}' if options else ''}."
     if isinstance(exc, OverrideParseException):
         return f"cannot parse the override {exc.override!r}: {str(exc).splitlines()[0]} (see Hydra's override syntax)."
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
@@ -322,7 +322,9 @@ def calibrate_main(argv: list[str] | None = None) -> None:
         cmd = [str(Path(sys.executable).parent / "routesim"), "+calibrate=default", f"hydra.sweep.dir={sweep_dir}",
                *overrides]
         print("routesim-calibrate: running", " ".join(cmd), flush=True)
-        subprocess.run(cmd, check=True)
+        sweep = subprocess.run(cmd)
+        if sweep.returncode != 0:  # the sweep has said why (a config error exits 2)
+            parser.exit(sweep.returncode, f"routesim-calibrate: the sweep failed (exit status {sweep.returncode})\n")
     best = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     params = {k: v if isinstance(v, int) else float(v) for k, v in best["best_params"].items()}  # ints stay ints
 

@@ -22,6 +22,7 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -726,6 +727,9 @@ class CalibrationConfig:
 
     def __post_init__(self) -> None:
         _check_range("calibration.n_seeds", self.n_seeds, 1, 1000)
+        if self.enabled and self.targets and not Path(self.targets).is_file():
+            raise ConfigError(f"calibration.targets = {self.targets!r}: no such file; give a targets file "
+                              "(empty: conf/calibration/targets.yaml).")
         _check_range("calibration.band_penalty", self.band_penalty, 0.0, 1e6)
 
 

@@ -121,17 +121,17 @@ def _reactive(cfg: Config) -> bool:
     return "reactive" in strategies
 
 
-def scale_estimate(cfg: Config) -> dict[str, float]:
+def scale_estimate(cfg: Config, cat: object = None) -> dict[str, float]:
     """Generous upper estimates (log10) of the factors of a month's market bill; see :func:`check_scale`.
 
     Returns log10 of: the number of enterprises, expected tasks per enterprise at the start
     (size), the largest trend growth, the largest price rebound, the dearest and cheapest cost
-    per task, and the resulting tasks and USD per month.
+    per task, and the resulting tasks and USD per month. ``cat``: the run's catalogue, if built.
     """
     from routesim.workload import growth_path  # local: workload imports catalog
 
     start, end = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
-    cat = _catalog(cfg, start, end)
+    cat = cat if cat is not None else _catalog(cfg, start, end)
     n_months = end - start + 1
     on = cat.available
     if not on.any():
@@ -193,7 +193,9 @@ def check_scale(cfg: Config) -> None:
     upper bound of what the run can bill in its busiest month, by design generous, so a
     refused run is absurd rather than merely large; provider books are checked the same way.
     """
-    est = scale_estimate(cfg)
+    start, end = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
+    cat = _catalog(cfg, start, end)
+    est = scale_estimate(cfg, cat)
     factors = (f"{_e(est['enterprises'])} enterprises (population.n_enterprises) x {_e(est['size'])} tasks "
                f"each (population.size_*, demand.spike_*) x {_e(est['growth'])} growth (demand.*growth*, start, "
                f"end) x {_e(est['rebound'])} rebound (demand.price_elasticity and the price range)")
@@ -211,8 +213,6 @@ def check_scale(cfg: Config) -> None:
                           "shorten the horizon (end).")
     from routesim.economics import build_books  # local: economics imports config
 
-    start, end = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
-    cat = _catalog(cfg, start, end)
     with np.errstate(all="ignore"):
         books = build_books(cfg, cat.months, cat.provider_ids)
     for name, values, limit in (("fixed_cost_usd_per_month", books.fixed_cost, MAX_USD_PER_MONTH),
@@ -228,16 +228,19 @@ def check_scale(cfg: Config) -> None:
 
 # ------------------------------------------------------------------------------------ memory
 
-# Peak resident memory of one run, fitted to ru_maxrss of the default market (60 models) at
-# 20k and 100k enterprises, 8 and 32 segments, every router and with the enterprise panel,
-# 84 and 204 months (benchmarks/bench_engine.py measures it beside this estimate):
-# the interpreter and libraries, per enterprise (Mesa agents, population and trait arrays),
-# per enterprise-segment (plans, noise, rows), per enterprise-segment-model (logit plans and
-# the calls they make; other policies keep a little), per enterprise-month of panel.
+# Peak resident memory of one run (ru_maxrss), fitted to the default market (60 models) at
+# 20k, 100k and 1M enterprises, 8 and 32 segments, the learned, cascade and logit routers, with
+# and without the enterprise panel, 6 to 204 months. It over-estimates them by 3-80% (the most
+# for logit over a few months); benchmarks/bench_engine.py prints it beside the measured peak
+# and a slow test checks measured <= estimate <= 2 x measured. Terms: the interpreter and
+# libraries; per enterprise (Mesa agents, population and trait arrays); per
+# enterprise-segment (plans, noise, rows); per enterprise-segment-model (the policies' working
+# arrays: logit keeps a full (N, K, M) plan, as if every enterprise routed); per
+# enterprise-month of panel.
 BASE_BYTES = 160e6
-PER_ENTERPRISE = 1000.0
-PER_ENTERPRISE_SEGMENT = 120.0
-PER_ENTERPRISE_SEGMENT_MODEL = {"logit": 32.0, "other": 2.0}
+PER_ENTERPRISE = 800.0
+PER_ENTERPRISE_SEGMENT = 110.0
+PER_ENTERPRISE_SEGMENT_MODEL = {"logit": 32.0, "cascade": 1.0, "other": 0.25}
 PER_PANEL_ROW = 200.0
 
 
@@ -246,8 +249,8 @@ def estimate_peak_bytes(cfg: Config) -> float:
     n, k = cfg.population.n_enterprises, cfg.population.n_segments
     m = len(cfg.market.models) + len(cfg.scenario.new_models)
     months = parse_month(cfg.end, "end") - parse_month(cfg.start, "start") + 1
-    policies = cfg.router.policy_weights() if cfg.scenario.routing_allowed else {}
-    per_nkm = PER_ENTERPRISE_SEGMENT_MODEL["logit" if policies.get("logit", 0) > 0 else "other"]
+    policies = {p for p, w in cfg.router.policy_weights().items() if w > 0} if cfg.scenario.routing_allowed else set()
+    per_nkm = max(PER_ENTERPRISE_SEGMENT_MODEL.get(p, PER_ENTERPRISE_SEGMENT_MODEL["other"]) for p in policies | {""})
     panel = PER_PANEL_ROW * n * months if cfg.output.enterprise_panel else 0.0
     return BASE_BYTES + n * (PER_ENTERPRISE + PER_ENTERPRISE_SEGMENT * k + per_nkm * k * m) + panel
 
