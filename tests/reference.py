@@ -22,7 +22,9 @@ THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2
 
 
 def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+    # both branches stay finite (math.exp(-x) overflows below x = -709, as a learned router's
+    # noise on a steep success slope can reach)
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
 def flagship_of(cat, t: int, provider: int) -> int:

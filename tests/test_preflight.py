@@ -84,11 +84,12 @@ def test_invariants_treat_inf_like_nan():
 
 
 def test_start_before_every_preferred_vendor_sells_is_refused_with_the_span():
+    cfg = compose(["end=2024-06"])  # dataclasses.replace re-runs the checks of Config
     with pytest.raises(ConfigError, match=r"start = 2023-11 .* google .* allowed: 2023-12 \.\. 2076-12"):
-        compose(["start=2023-11", "end=2024-06"])
-    assert compose(["start=2023-12", "end=2024-06"]).start == "2023-12"
+        dataclasses.replace(cfg, start="2023-11")
+    assert dataclasses.replace(cfg, start="2023-12").start == "2023-12"
     with pytest.raises(ConfigError, match=r"end = 2077-01 .* 50 years .* allowed: 2023-12 \.\. 2076-12"):
-        compose(["end=2077-01"])
+        dataclasses.replace(cfg, end="2077-01")
 
 
 def with_third_vendor(*overrides: str) -> dict:
@@ -123,14 +124,15 @@ def test_a_vendor_without_models_loses_its_customers_or_the_run_is_refused():
 
 
 def test_scale_estimate_bounds_the_simulated_bill_and_refuses_the_absurd():
-    for extra in ([], ["scenario=price_war"], ["demand.price_elasticity=1.1"]):
+    for extra in ([], ["scenario=price_war", "demand.price_elasticity=1.1"]):  # reactive cuts, a strong rebound
         cfg = compose(["population.n_enterprises=300", *extra])
         est = scale_estimate(cfg)
         res = simulate(cfg)
-        assert res.market["total_spend_usd"].max() <= 10 ** est["usd"]  # an upper bound...
-        assert res.market["tasks"].max() <= 10 ** est["tasks"]
-        assert est["usd"] < math.log10(MAX_USD_PER_MONTH) - 1  # ...inside the limit at this size
-    with pytest.raises(ConfigError, match=r"(bill|demand) up to .*demand.price_elasticity"):
+        assert res.market["total_spend_usd"].max() <= 10 ** est["usd_worst"]  # an upper bound...
+        assert res.market["tasks"].max() <= 10 ** est["tasks_worst"]
+        assert res.market["total_spend_usd"].max() <= 10 ** est["usd"]  # ...and so is the expectation here
+        assert est["usd"] < math.log10(MAX_USD_PER_MONTH) - 3  # far inside the limit at this size
+    with pytest.raises(ConfigError, match=r"would (bill|demand) .*demand.price_elasticity"):
         check_scale(compose(["demand.price_elasticity=5", "population.n_enterprises=10000000"]))
 
 

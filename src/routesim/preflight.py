@@ -40,10 +40,13 @@ from scipy import special
 from routesim.config import Config, ConfigError, format_month, parse_month
 
 HORIZON_YEARS = 50
-# Far beyond any market (world GDP is ~1e14 USD a year), yet far below float64's 1.8e308: a run
-# estimated above these is refused as meaningless before it could overflow.
-MAX_USD_PER_MONTH = 1e18
-MAX_TASKS_PER_MONTH = 1e21
+# Far beyond any market (world GDP is ~1e14 USD a year; the calibrated market bills ~1e9 a
+# month), yet far below float64's 1.8e308. The estimate they bound is loose (its price rebound
+# takes the cheapest model ever against the dearest month-0 flagship: up to ~1e4 times the
+# simulated one with a strong rebound), so the limits leave that room: a legitimate run at
+# 10 million enterprises, price war and elasticity 1.1 passes; 1e99 tasks or $1e216 do not.
+MAX_USD_PER_MONTH = 1e20
+MAX_TASKS_PER_MONTH = 1e23
 
 
 def check_run(cfg: Config) -> None:
@@ -121,14 +124,18 @@ def _reactive(cfg: Config) -> bool:
     return "reactive" in strategies
 
 
-def scale_estimate(cfg: Config, cat: object = None) -> dict[str, float]:
-    """Generous upper estimates (log10) of the factors of a month's market bill; see :func:`check_scale`.
+def scale_estimate(cfg: Config, cat: object = None, books: object = None) -> dict[str, float]:
+    """Estimates (log10) of the factors of the run's busiest month; see :func:`check_scale`.
 
-    Returns log10 of: the number of enterprises, expected tasks per enterprise at the start
-    (size), the largest trend growth, the largest price rebound, the dearest and cheapest cost
-    per task, and the resulting tasks and USD per month. ``cat``: the run's catalogue, if built.
+    Returns log10 of: the number of enterprises, the mean tasks of one at the start (size,
+    with spikes), the largest trend growth, the largest price rebound, the dearest and
+    cheapest cost per task, the expected tasks and USD of the busiest month (every enterprise
+    at its mean size: ``tasks``, ``usd``) and an upper bound of them (plus the largest
+    enterprise, the 1 - 1e-6 / N quantile of sizes, at the largest spike: ``tasks_worst``,
+    ``usd_worst``). ``cat`` and ``books``: the run's catalogue and provider books, if built.
     """
-    from routesim.workload import growth_path  # local: workload imports catalog
+    from routesim.economics import build_books  # local: economics and workload import config
+    from routesim.workload import growth_path
 
     start, end = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
     cat = cat if cat is not None else _catalog(cfg, start, end)
@@ -136,44 +143,45 @@ def scale_estimate(cfg: Config, cat: object = None) -> dict[str, float]:
     on = cat.available
     if not on.any():
         raise ConfigError(f"no model is on offer between start ({cfg.start}) and end ({cfg.end}).")
-    pop, w, d = cfg.population, cfg.workload, cfg.demand
+    pop, w, d, pr = cfg.population, cfg.workload, cfg.demand, cfg.pricing
     with np.errstate(all="ignore"):  # overflow shows as inf below and is refused
+        books = books if books is not None else build_books(cfg, cat.months, cat.provider_ids)
         growth = growth_path(d, n_months)
         log_growth = float(np.log10(np.max(growth)))
         if not np.all(np.isfinite(growth)) or np.min(growth) <= 0:
             log_growth = math.inf
-        # unit prices in USD per token, with the reactive strategy's lowest possible multiplier
-        low_factor = 0.0
-        if _reactive(cfg):  # at most one cut per cooldown
-            cuts = math.ceil(n_months / cfg.pricing.cooldown_months + 1)
-            low_factor = cuts * math.log10(1 - cfg.pricing.cut_fraction)
+        list_price = cat.price_in + cat.price_out  # (T, M)
+        low_factor = 0.0  # the reactive strategy's lowest multiplier: one cut per cooldown, never below its floor
+        if _reactive(cfg):
+            by_cuts = math.ceil(n_months / pr.cooldown_months + 1) * math.log10(1 - pr.cut_fraction)
+            launch = cat.launch_price_in + cat.launch_price_out
+            need = (1 + pr.floor_markup) * books.serving_fraction[:, cat.model_provider] * launch / list_price
+            low_factor = min(0.0, max(by_cuts, float(np.log10(np.min(need[on])))))
         mult = cat.output_tokens_multiplier[None, :]
         tin, tout = w.tokens_in_per_task, w.tokens_out_per_task
-        grow = 1.0 + w.tokens_difficulty_slope
-        cheap = (tin * cat.price_in + tout * mult * cat.price_out) / 1e6  # (T, M) at difficulty 0
-        dear = cheap * grow
+        cheap = (tin * cat.price_in + tout * mult * cat.price_out) / 1e6  # (T, M) USD per task at difficulty 0
         log_cheap = float(np.log10(np.min(cheap[on]))) + low_factor
-        log_dear = float(np.log10(np.max(dear[on])))
+        log_dear = float(np.log10(np.max(cheap[on] * (1.0 + w.tokens_difficulty_slope))))
         # the rebound compares an enterprise's cost per task with its month-0 flagship's on the
         # same segments, so the difficulty's token factor cancels
         flag0 = cat.flagships(0)
         ref = cheap[0, flag0[flag0 >= 0]] if (flag0 >= 0).any() else cheap[0, on[0]]
         log_ratio = log_cheap - float(np.log10(np.max(ref))) if len(ref) else 0.0
     log_rebound = max(0.0, -d.price_elasticity * log_ratio) if d.price_elasticity else 0.0
-    # all enterprises at their mean size (log-normal) and mean spike, plus the largest of them
-    # (the 1 - 1e-6 / N quantile) at the largest spike: the sum of a heavy tail is its mean plus its maximum
     n = pop.n_enterprises
-    z = float(special.ndtri(1.0 - 1e-6 / n))
-    mean_all = n * math.exp(pop.size_sigma**2 / 2) * (1.0 + d.spike_probability * d.spike_max_multiple)
-    largest = math.exp(pop.size_sigma * z) * d.spike_max_multiple
-    log_size = math.log10(pop.size_median_tasks_per_month) + math.log10(mean_all + largest) - math.log10(n)
-    log_n = math.log10(n)
-    log_tasks = log_n + log_size + log_growth + log_rebound + math.log10(2.0)  # a cascade calls twice
+    mean_size = math.exp(pop.size_sigma**2 / 2) * (1.0 + d.spike_probability * d.spike_max_multiple)
+    largest = math.exp(pop.size_sigma * float(special.ndtri(1.0 - 1e-6 / n))) * d.spike_max_multiple
+    log_median, log_n = math.log10(pop.size_median_tasks_per_month), math.log10(n)
+    log_size = log_median + math.log10(mean_size)
+    calls = math.log10(2.0)  # a cascade calls twice
+    log_tasks = log_n + log_size + log_growth + log_rebound + calls
+    log_tasks_worst = log_median + math.log10(n * mean_size + largest) + log_growth + log_rebound + calls
     r = cfg.router
     log_fee = math.log10(1.0 + r.fee_share_of_spend + (2 * r.fee_usd_per_1k_requests / 1000) / 10**log_dear)
     return {"enterprises": log_n, "size": log_size, "growth": log_growth, "rebound": log_rebound,
             "dear_cost_per_task": log_dear, "cheap_cost_per_task": log_cheap, "tasks": log_tasks,
-            "usd": log_tasks + log_dear + log_fee}
+            "usd": log_tasks + log_dear + log_fee, "tasks_worst": log_tasks_worst,
+            "usd_worst": log_tasks_worst + log_dear + log_fee}
 
 
 def _e(log10: float) -> str:
@@ -184,18 +192,24 @@ def _e(log10: float) -> str:
 
 
 def check_scale(cfg: Config) -> None:
-    """Refuse a run whose estimated monthly bill or task count is beyond any market, or not finite.
+    """Refuse a run whose busiest month is beyond any market, or whose arithmetic could overflow.
 
-    The estimate multiplies the number of enterprises, the mean size of one (log-normal mean
-    and spikes), the largest trend growth over the horizon, the largest price rebound
-    ((cheapest cost per task ever / dearest month-0 flagship cost) ** -elasticity, reactive
-    price cuts included) and the dearest cost per task on offer (two calls, fees). It is an
-    upper bound of what the run can bill in its busiest month, by design generous, so a
-    refused run is absurd rather than merely large; provider books are checked the same way.
+    The expected bill and task count of the busiest month (every enterprise at its mean size
+    and spikes, x the largest trend growth over the horizon, x the largest price rebound
+    ((cheapest cost per task ever, reactive cuts included / dearest month-0 flagship cost) **
+    -elasticity), x the dearest cost per task on offer, two calls a task, fees) must stay
+    under ``MAX_USD_PER_MONTH`` and ``MAX_TASKS_PER_MONTH``; generous by design, so what it
+    refuses is absurd rather than merely large. An upper bound of the same (the largest
+    enterprise at the largest spike added) must stay far from float64's limit, and provider
+    books (fixed cost, other revenue, serving cost) under the same money limit.
     """
+    from routesim.economics import build_books  # local: economics imports config
+
     start, end = parse_month(cfg.start, "start"), parse_month(cfg.end, "end")
     cat = _catalog(cfg, start, end)
-    est = scale_estimate(cfg, cat)
+    with np.errstate(all="ignore"):
+        books = build_books(cfg, cat.months, cat.provider_ids)
+    est = scale_estimate(cfg, cat, books)
     factors = (f"{_e(est['enterprises'])} enterprises (population.n_enterprises) x {_e(est['size'])} tasks "
                f"each (population.size_*, demand.spike_*) x {_e(est['growth'])} growth (demand.*growth*, start, "
                f"end) x {_e(est['rebound'])} rebound (demand.price_elasticity and the price range)")
@@ -204,17 +218,17 @@ def check_scale(cfg: Config) -> None:
                           "(market.trends.*.price_change_per_year, scenario.shocks, pricing.cut_fraction over "
                           f"start .. end = {cfg.start} .. {cfg.end}); raise them or shorten the horizon.")
     if not est["tasks"] <= math.log10(MAX_TASKS_PER_MONTH):
-        raise ConfigError(f"the run could demand up to ~{_e(est['tasks'])} tasks a month ({factors}), above the "
-                          f"limit of {MAX_TASKS_PER_MONTH:.0e}; lower those keys or shorten the horizon (end).")
+        raise ConfigError(f"the run would demand ~{_e(est['tasks'])} tasks in its busiest month ({factors}), above "
+                          f"the limit of {MAX_TASKS_PER_MONTH:.0e}; lower those keys or shorten the horizon (end).")
     if not est["usd"] <= math.log10(MAX_USD_PER_MONTH):
-        raise ConfigError(f"the run could bill up to ~${_e(est['usd'])} a month ({factors} x up to "
+        raise ConfigError(f"the run would bill ~${_e(est['usd'])} in its busiest month ({factors} x up to "
                           f"${_e(est['dear_cost_per_task'])} per task: market.models prices, market.trends, "
                           f"scenario.shocks), above the limit of ${MAX_USD_PER_MONTH:.0e}; lower those keys or "
                           "shorten the horizon (end).")
-    from routesim.economics import build_books  # local: economics imports config
-
-    with np.errstate(all="ignore"):
-        books = build_books(cfg, cat.months, cat.provider_ids)
+    if not est["usd_worst"] <= 250 or not est["tasks_worst"] <= 250:
+        raise ConfigError(f"the run's largest enterprise could reach ~{_e(est['tasks_worst'])} tasks or "
+                          f"${_e(est['usd_worst'])} in a month, too close to float64's limit (1.8e308): lower "
+                          "population.size_sigma, demand.spike_max_multiple or the keys above.")
     for name, values, limit in (("fixed_cost_usd_per_month", books.fixed_cost, MAX_USD_PER_MONTH),
                                 ("other_revenue_usd_per_month", books.other_revenue, MAX_USD_PER_MONTH),
                                 ("serving_cost_fraction", books.serving_fraction, 1e3)):
