@@ -27,7 +27,7 @@ LONG = "x" * 300
 
 # id -> (class, command, arguments, strings the message must contain, extra environment)
 # A "@/" in an argument is replaced by the shared scratch folder of the cases. The default
-# suite runs the cases named in FAST (a few of every class, ~6 s); the slow suite all of them.
+# suite runs the cases named in FAST (a few of every class, ~8 s); the slow suite the others.
 CASES: dict[str, tuple[str, str, list[str], list[str], dict[str, str]]] = {}
 FAST = {
     "router.integration_cost_usd=inf", "market.models.big.price_in_usd_per_mtok=1e308",

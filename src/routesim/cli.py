@@ -12,6 +12,8 @@ run each job once.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -19,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +163,7 @@ def _main(cfg: DictConfig) -> float | None:
         from routesim.compose import refuse_ignored_overrides
 
         refuse_ignored_overrides(list(hc.overrides.task), cfg)
-        with _folder_lock(out_dir):
+        with folder_lock(out_dir):
             if cfg.calibration.enabled:
                 return calibration_trial(cfg, out_dir)
             if completed_run(out_dir, cfg):
@@ -182,27 +185,41 @@ def _main(cfg: DictConfig) -> float | None:
     return None
 
 
-class _folder_lock:  # noqa: N801 - used as a context manager, like a function
-    """Hold the run folder's file lock; wait (saying so) while another process holds it."""
+@contextlib.contextmanager
+def folder_lock(out_dir: Path) -> Iterator[None]:
+    """Hold the run folder's file lock (``filelock``); wait, saying so, while another process holds it.
 
-    def __init__(self, out_dir: Path) -> None:
-        from filelock import FileLock
+    The operating system releases the lock of a process that dies, so a killed run never
+    blocks the rerun.
+    """
+    from filelock import FileLock, Timeout
 
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.lock = FileLock(out_dir / LOCK_FILE)
-        self.out_dir = out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out_dir / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("%s is being worked on by another process: waiting for it", out_dir)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
-    def __enter__(self) -> None:
-        from filelock import Timeout
 
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low``, else a one-line usage error naming the bound."""
+
+    def parse(text: str) -> int:
         try:
-            self.lock.acquire(timeout=0)
-        except Timeout:
-            log.info("%s is being worked on by another process: waiting for it", self.out_dir)
-            self.lock.acquire()
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small; allowed: an integer >= {low}")
+        return value
 
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
+    return parse
 
 
 def config_error_message(exc: BaseException) -> str:
@@ -234,7 +251,8 @@ def config_error_message(exc: BaseException) -> str:
     return f"{key}: {text}" if key and not text.startswith(str(key)) else text
 
 
-def _is_config_error(exc: BaseException) -> bool:
+def is_config_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a configuration error (routesim's, Hydra's, OmegaConf's or YAML's)."""
     import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -254,7 +272,7 @@ def main() -> None:
     try:
         _main()
     except Exception as exc:
-        if full_error or _task_started or not _is_config_error(exc):
+        if full_error or _task_started or not is_config_error(exc):
             raise
         print(f"routesim: invalid configuration: {config_error_message(exc)}", file=sys.stderr)
         sys.exit(2)
@@ -291,21 +309,19 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     4. writes the fitted values to ``conf/fitted/default.yaml``, which the default config
        (and so ``status_quo``) loads.
     """
-    import argparse
     import datetime as dt
 
     import yaml
 
     from routesim.analysis.plots import calibration_report
-    from routesim.analysis.sensitivity import _at_least
     from routesim.calibration import TARGETS_FILE, fit_loss, fit_table, load_targets, targets_horizon
     from routesim.compose import compose
     from routesim.simulation import simulate_seeds
 
     parser = argparse.ArgumentParser(prog="routesim-calibrate", description=calibrate_main.__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=_at_least(1), default=10, help="seeds for the final fit table (default 10)")
+    parser.add_argument("--seeds", type=at_least(1), default=10, help="seeds for the final fit table (default 10)")
     parser.add_argument("--sweep-dir", default=None, help="where the sweep writes (default results/calibration/<now>)")
-    parser.add_argument("--finalists", type=_at_least(1), default=8,
+    parser.add_argument("--finalists", type=at_least(1), default=8,
                         help="re-score this many of the sweep's best trials over --seeds fresh seeds (default 8)")
     parser.add_argument("--no-write", action="store_true", help="do not update conf/fitted/default.yaml")
     parser.add_argument("--from-sweep", default=None, metavar="DIR",

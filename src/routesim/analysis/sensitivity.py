@@ -10,7 +10,6 @@ revenue share, with a bar plot.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -83,21 +82,10 @@ def plot_indices(indices: pd.DataFrame) -> Figure:
     return fig
 
 
-def _at_least(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is too small; allowed: an integer >= {low}")
-        return value
-
-    return parse
-
-
 def _even_levels(text: str) -> int:
-    value = _at_least(2)(text)
+    from routesim.cli import at_least
+
+    value = at_least(2)(text)
     if value % 2:
         raise argparse.ArgumentTypeError(f"{value} is odd; allowed: an even integer >= 2 (Morris grids)")
     return value
@@ -105,23 +93,23 @@ def _even_levels(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Console script ``routesim-sensitivity``; bad arguments or overrides exit 2 with one line."""
-    parser = argparse.ArgumentParser(prog="routesim-sensitivity", description=__doc__.splitlines()[0])
-    parser.add_argument("--trajectories", type=_at_least(2), default=10,
-                        help="Morris trajectories, >= 2 (sigma needs two effects per parameter; default 10)")
-    parser.add_argument("--levels", type=_even_levels, default=4, help="grid levels, even, >= 2 (default 4)")
-    parser.add_argument("--seed", type=_at_least(0), default=0)
-    parser.add_argument("--jobs", type=_at_least(1), default=2, help="worker processes, >= 1 (default 2)")
-    parser.add_argument("--out", type=Path, default=Path("results/sensitivity"))
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (population.n_enterprises=2000)")
-    args = parser.parse_args(argv)
-    from routesim.cli import _is_config_error, config_error_message
+    from routesim.cli import at_least, config_error_message, is_config_error
     from routesim.compose import compose
     from routesim.workers import mark_parent
 
+    parser = argparse.ArgumentParser(prog="routesim-sensitivity", description=__doc__.splitlines()[0])
+    parser.add_argument("--trajectories", type=at_least(2), default=10,
+                        help="Morris trajectories, >= 2 (sigma needs two effects per parameter; default 10)")
+    parser.add_argument("--levels", type=_even_levels, default=4, help="grid levels, even, >= 2 (default 4)")
+    parser.add_argument("--seed", type=at_least(0), default=0)
+    parser.add_argument("--jobs", type=at_least(1), default=2, help="worker processes, >= 1 (default 2)")
+    parser.add_argument("--out", type=Path, default=Path("results/sensitivity"))
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (population.n_enterprises=2000)")
+    args = parser.parse_args(argv)
     try:  # every point shares these overrides: a bad one is reported once, here, not by each worker
         compose([*args.overrides, "output.plots=false"])
     except Exception as exc:
-        if not _is_config_error(exc):
+        if not is_config_error(exc):
             raise
         parser.exit(2, f"routesim-sensitivity: invalid configuration: {config_error_message(exc)}\n")
     try:
