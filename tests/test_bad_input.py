@@ -157,6 +157,8 @@ case("analyze", "a file", ["@/a_file"], ["a_file"], command="routesim-analyze")
 case("analyze", "no runs", ["@/empty"], ["no complete run"], command="routesim-analyze")
 case("analyze", "duplicate runs", ["@/dupes"], ["same run", "seed 0"], command="routesim-analyze")
 case("analyze", "alpha out of range", ["@/dupes", "--alpha", "2"], ["--alpha"], command="routesim-analyze")
+case("analyze", "output folder inside a file", ["@/dupes", "--out", "@/a_file/analysis"], ["--out", "a_file"],
+     command="routesim-analyze")
 
 # --- routesim-sensitivity and routesim-calibrate arguments
 for args, name in [(["--trajectories", "0"], "--trajectories"), (["--trajectories", "1"], "--trajectories"),

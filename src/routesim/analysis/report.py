@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"{args.sweep} is not a folder")
     if args.alpha is not None and not 0 < args.alpha < 1:
         parser.error(f"--alpha {args.alpha}: allowed: 0 < alpha < 1")
+    out = args.out or args.sweep / "analysis"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.exit(2, f"routesim-analyze: --out {out}: {exc.strerror or exc}\n")
     try:
         analyze(args.sweep, args.out, args.alpha)
     except DuplicateRunsError as exc:
