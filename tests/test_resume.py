@@ -16,7 +16,7 @@ from routesim.analysis.sweep import load_sweep
 from routesim.results import TABLES
 
 ROUTESIM = str(Path(sys.executable).parent / "routesim")
-SWEEP = ["-m", "market=tiny", "population=tiny", "fitted=none", "end=2026-12", "population.n_enterprises=3000",
+SWEEP = ["-m", "market=tiny", "population=tiny", "fitted=none", "end=2025-12", "population.n_enterprises=3000",
          "seed=range(0,8)", "output.plots=false"]
 
 
