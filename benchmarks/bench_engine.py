@@ -26,21 +26,26 @@ def measure_engine(n: int, repeats: int) -> dict:
     """Time simulate() on the default market with n enterprises (child process)."""
     from routesim import compose, simulate
     from routesim.model import MarketModel
+    from routesim.preflight import estimate_peak_bytes
 
     cfg = compose([f"population.n_enterprises={n}"])
+    first_peak_mb = None
     months = len(MarketModel(cfg).catalog.months)
     runs, model_only = [], []
     for _ in range(repeats):
         started = time.perf_counter()
         simulate(cfg)
         runs.append(time.perf_counter() - started)
+        if first_peak_mb is None:  # one run, as the preflight estimate describes
+            first_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
         MarketModel(cfg).run()
         model_only.append(time.perf_counter() - started)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"n": n, "months": months, "segments": cfg.population.n_segments,
+    return {"n": n, "months": months, "segments": len(cfg.workload.families) * cfg.workload.segments_per_family,
             "models": len(cfg.market.models), "simulate_s": min(runs), "model_run_s": min(model_only),
-            "peak_rss_mb": peak_mb}
+            "peak_rss_mb": peak_mb, "first_run_peak_rss_mb": first_peak_mb,
+            "estimated_peak_mb": estimate_peak_bytes(cfg) / 1e6}
 
 
 def measure_reference(n: int, months: int) -> dict:
@@ -103,13 +108,15 @@ def main() -> None:
         return
 
     rows = []
-    print(f"{'N':>8} {'months':>6} {'simulate s':>11} {'model s':>8} {'ent-months/s':>13} {'peak MB':>8}")
+    print(f"{'N':>8} {'months':>6} {'simulate s':>11} {'model s':>8} {'ent-months/s':>13} {'peak MB':>8} "
+          f"{'1st run MB':>10} {'estimate MB':>11}")
     for n in args.sizes:
         r = child("engine", n, args.repeats)
         r["enterprise_months_per_s"] = n * r["months"] / r["simulate_s"]
         rows.append({"measure": "engine", **r})
         print(f"{n:>8} {r['months']:>6} {r['simulate_s']:>11.3f} {r['model_run_s']:>8.3f} "
-              f"{r['enterprise_months_per_s']:>13,.0f} {r['peak_rss_mb']:>8.0f}")
+              f"{r['enterprise_months_per_s']:>13,.0f} {r['peak_rss_mb']:>8.0f} {r['first_run_peak_rss_mb']:>10.0f} "
+              f"{r['estimated_peak_mb']:>11.0f}")
     engine = {r["n"]: r for r in rows}
     if 10_000 in engine and 100_000 in engine:
         ratio = engine[100_000]["simulate_s"] / engine[10_000]["simulate_s"]

@@ -24,7 +24,9 @@ THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2
 
 
 def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+    # both branches stay finite (math.exp(-x) overflows below x = -709, as a learned router's
+    # noise on a steep success slope can reach)
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
 def cheapest_acceptable_one(costs: list[float], probs: list[float], eligible: list[bool],

@@ -108,6 +108,50 @@ def test_analyze_end_to_end_on_a_small_sweep(tmp_path):
     assert (out / "h1_frontier_revenue.html").stat().st_size > 50_000  # tables and figures inside
 
 
+def test_broken_runs_are_listed_and_duplicates_refused(tmp_path):
+    """Missing metadata, a run.json that is not an object or not complete, a table of the wrong
+    schema or of other columns: broken, listed with the reason. The same run twice: refused."""
+    import json
+    import shutil
+
+    from routesim import compose, simulate
+    from routesim.analysis.sweep import DuplicateRunsError
+    from routesim.results import write_metadata, write_tables
+
+    def run(folder: str, seed: int) -> Path:
+        res = simulate(compose(["market=tiny", "population=tiny", "fitted=none", "end=2024-03", f"seed={seed}"]))
+        res.metadata.update(status="complete", overrides=[f"seed={seed}"])
+        write_tables(res, tmp_path / folder)
+        write_metadata(res.metadata, tmp_path / folder)
+        return tmp_path / folder
+
+    good = [run(str(j), j) for j in range(3)]
+    for name, seed in (("no_seed", 10), ("not_object", 11), ("running", 12), ("no_month", 13), ("text", 14),
+                       ("other_columns", 15)):
+        shutil.copytree(good[0], tmp_path / name)
+        meta = json.loads((good[0] / "run.json").read_text()) | {"seed": seed}
+        (tmp_path / name / "run.json").write_text(json.dumps(meta))
+    meta = json.loads((good[0] / "run.json").read_text())
+    (tmp_path / "no_seed" / "run.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "seed"}))
+    (tmp_path / "not_object" / "run.json").write_text("[1, 2]")
+    (tmp_path / "running" / "run.json").write_text(json.dumps(meta | {"status": "running", "seed": 12}))
+    market = pd.read_parquet(good[0] / "market.parquet")
+    market.drop(columns="month").to_parquet(tmp_path / "no_month" / "market.parquet")
+    market.assign(total_spend_usd="lots").to_parquet(tmp_path / "text" / "market.parquet")
+    market.assign(extra=1.0).to_parquet(tmp_path / "other_columns" / "market.parquet")
+    sweep = load_sweep(tmp_path)
+    assert sorted(sweep.runs["seed"]) == [0, 1, 2]
+    reasons = dict(sweep.broken)
+    assert set(reasons) == {"no_seed", "not_object", "running", "no_month", "text", "other_columns"}
+    assert "lacks seed" in reasons["no_seed"] and "not a JSON object" in reasons["not_object"]
+    assert "'running'" in reasons["running"] and "market lacks the column(s) month" in reasons["no_month"]
+    assert "non-numeric value column(s) total_spend_usd" in reasons["text"]
+    assert "market: columns differ" in reasons["other_columns"]
+    shutil.copytree(good[1], tmp_path / "copy_of_1")
+    with pytest.raises(DuplicateRunsError, match="(copy_of_1 and 1|1 and copy_of_1) are the same run"):
+        load_sweep(tmp_path)
+
+
 @pytest.mark.slow
 def test_every_experiment_runs_and_analyzes(tmp_path):
     conf = Path(__file__).parents[1] / "conf" / "experiment"

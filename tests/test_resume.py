@@ -5,8 +5,6 @@ is recorded and does not stop the others.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,27 +16,56 @@ from routesim.analysis.sweep import load_sweep
 from routesim.results import TABLES
 
 ROUTESIM = str(Path(sys.executable).parent / "routesim")
-SWEEP = ["-m", "market=tiny", "population=tiny", "fitted=none", "end=2026-12", "population.n_enterprises=3000",
-         "seed=range(0,8)", "output.plots=false", "hydra.launcher.n_jobs=1"]
+SWEEP = ["-m", "market=tiny", "population=tiny", "fitted=none", "end=2025-12", "population.n_enterprises=3000",
+         "seed=range(0,8)", "output.plots=false"]
 
 
 def complete(folder: Path) -> list[Path]:
     return sorted(p.parent for p in folder.rglob("run.json"))
 
 
+def children(pid: int) -> set[int]:
+    """Live child processes of ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    """SIGKILL only the sweep's own process mid-sweep: its loky workers end within seconds
+    (they watch their parent), and the same command then finishes the sweep without redoing
+    the finished runs."""
     sweep = tmp_path / "sweep"
     cmd = [ROUTESIM, *SWEEP, f"hydra.sweep.dir={sweep}"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen([*cmd, "hydra.launcher.n_jobs=2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while len(complete(sweep)) < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: launcher and workers
+    workers = children(proc.pid)
+    proc.kill()  # the parent alone, as a lost terminal or an OOM kill would
     proc.wait()
+    assert len(workers) >= 2, "the sweep should have started its worker processes"
+    deadline = time.time() + 15
+    while any(alive(w) for w in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if alive(w)], "workers outlived the killed sweep"
     before = {p: (p / "run.json").stat().st_mtime_ns for p in complete(sweep)}
     assert 2 <= len(before) < 8, "the kill should land part-way through the sweep"
 
-    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run([*cmd, "hydra.launcher.n_jobs=1"], capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     runs = complete(sweep)
     assert len(runs) == 8
@@ -59,6 +86,7 @@ def test_failed_run_is_recorded_and_the_others_finish(tmp_path):
            "output.fail_for_testing=false,true", "output.plots=false", f"hydra.sweep.dir={sweep}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "sweep finished: 2/4 runs complete" in proc.stdout and "(2 failed; rerun" in proc.stdout
     statuses = [json.loads((p / "run.json").read_text()) for p in complete(sweep)]
     assert sorted(s["status"] for s in statuses) == ["complete", "complete", "failed", "failed"]
     assert all("fail_for_testing" in s["error"] for s in statuses if s["status"] == "failed")
@@ -77,3 +105,13 @@ def test_a_folder_of_another_configuration_is_not_reused(tmp_path):
     other = subprocess.run([ROUTESIM, "market=tiny", "population=tiny", "fitted=none", "end=2024-04",
                             f"hydra.run.dir={out}"], capture_output=True, text=True)
     assert other.returncode == 2 and "different configuration" in other.stderr
+
+
+def test_a_corrupt_or_unfinished_run_json_is_redone(tmp_path):
+    from routesim.cli import completed_run
+    from routesim.compose import compose_dict
+
+    cfg = compose_dict(["market=tiny", "population=tiny", "fitted=none"])
+    for text in ('{"status": "compl', "[]", '{"status": "running"}', ""):
+        (tmp_path / "run.json").write_text(text)
+        assert completed_run(tmp_path, cfg) is False, text

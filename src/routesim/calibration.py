@@ -52,8 +52,15 @@ def load_targets(path: str | Path = TARGETS_FILE) -> list[Target]:
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text())["targets"]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f", line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: YAML syntax error: {exc.problem or exc.context}.") from None
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not a targets file with a 'targets:' list ({exc}).") from exc
+        why = " ".join(str(exc).split())
+        raise ConfigError(f"{path}: not a targets file with a 'targets:' list ({why}).") from None
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ConfigError(f"{path}: 'targets:' must be a list of mappings.")
     out = []
     for j, item in enumerate(raw):
         where = f"{path.name}: targets[{j}] ({item.get('id', '?')})"

@@ -3,18 +3,25 @@
 ``routesim [overrides]`` composes ``conf/config.yaml``, validates it, runs
 :func:`routesim.simulate`, and writes the tables, plots and ``run.json`` into the Hydra
 output folder (``results/runs/<date>_<time>_<scenario>/`` unless ``hydra.run.dir`` says
-otherwise). A bad config exits with status 2 and a message naming the key, before any
-simulating.
+otherwise). A bad config exits with status 2 and a one-line message naming the key (or
+the file and line), before any simulating: routesim's own checks, Hydra's (an unknown group
+option, bad override syntax, a missing key) and YAML syntax errors alike. A run folder is
+worked on by one process at a time (a file lock), so sweeps started together on one folder
+run each job once.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +32,11 @@ from omegaconf import DictConfig, OmegaConf
 from routesim.callbacks import TRIAL_FILE
 from routesim.compose import CONF_DIR
 from routesim.config import ConfigError, register_configs, to_config
+from routesim.workers import mark_parent, watch_parent
 
 log = logging.getLogger("routesim")
+LOCK_FILE = ".routesim.lock"  # in each run folder: one process at a time works on it
+_task_started = False  # set once Hydra hands a composed config to the task function
 TRIAL_PARAMS = "trial.json"  # a calibration trial's parameters (Hydra override strings) and loss
 SELECTION_SEEDS = 1000  # finalists are re-scored on seeds from seed + 1000, reported on seed + 0..
 
@@ -112,8 +122,12 @@ def completed_run(out_dir: Path, cfg: DictConfig) -> bool:
     meta_file = out_dir / RUN_FILE
     if not meta_file.exists():
         return False
-    meta = json.loads(meta_file.read_text())
-    if meta.get("status") == "failed":
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as exc:  # cut short or garbled: redo the run
+        log.warning("%s is unreadable (%s): running again", meta_file, exc)
+        return False
+    if not isinstance(meta, dict) or meta.get("status") != "complete":
         return False
     done = meta.get("config")
     wanted = dataclasses.asdict(to_config(cfg))
@@ -138,19 +152,26 @@ def record_failure(out_dir: Path, exc: BaseException) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _main(cfg: DictConfig) -> float | None:
+    global _task_started
+    _task_started = True
+    watch_parent()  # in a sweep's worker process: end when the sweep's process dies
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
     sweeping = hc.mode is not None and hc.mode.name == "MULTIRUN"
     try:
-        if cfg.calibration.enabled:
-            return calibration_trial(cfg, out_dir)
-        if completed_run(out_dir, cfg):
-            log.info("%s is complete already: skipped", out_dir)
-            return None
-        for stale in out_dir.glob(".*.tmp"):  # left by a run killed while writing
-            stale.unlink()
-        meta = run_and_write(cfg, out_dir)
+        from routesim.compose import refuse_ignored_overrides
+
+        refuse_ignored_overrides(list(hc.overrides.task), cfg)
+        with folder_lock(out_dir):
+            if cfg.calibration.enabled:
+                return calibration_trial(cfg, out_dir)
+            if completed_run(out_dir, cfg):
+                log.info("%s is complete already: skipped", out_dir)
+                return None
+            for stale in out_dir.glob(".*.tmp"):  # left by a run killed while writing; ours alone under the lock
+                stale.unlink(missing_ok=True)
+            meta = run_and_write(cfg, out_dir)
     except ConfigError as exc:
         print(f"routesim: invalid configuration: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -164,9 +185,97 @@ def _main(cfg: DictConfig) -> float | None:
     return None
 
 
+@contextlib.contextmanager
+def folder_lock(out_dir: Path) -> Iterator[None]:
+    """Hold the run folder's file lock (``filelock``); wait, saying so, while another process holds it.
+
+    The operating system releases the lock of a process that dies, so a killed run never
+    blocks the rerun.
+    """
+    from filelock import FileLock, Timeout
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out_dir / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("%s is being worked on by another process: waiting for it", out_dir)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low``, else a one-line usage error naming the bound."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small; allowed: an integer >= {low}")
+        return value
+
+    return parse
+
+
+def config_error_message(exc: BaseException) -> str:
+    """One line naming the key, option or file (and line) of a configuration error, and what is allowed."""
+    import yaml
+    from hydra.errors import MissingConfigException, OverrideParseException
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a YAML file"
+        return f"{where}: YAML syntax error: {exc.problem or exc.context}."
+    if isinstance(exc, MissingConfigException):
+        options = ", ".join(exc.options or [])
+        missing = exc.missing_cfg_file or str(exc).splitlines()[0]
+        return f"could not find the config '{missing}'{f'; allowed: {options}' if options else ''}."
+    if isinstance(exc, OverrideParseException):
+        return f"cannot parse the override {exc.override!r}: {str(exc).splitlines()[0]} (see Hydra's override syntax)."
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    cause = exc.__cause__
+    text = lines[0] if lines else type(exc).__name__
+    if len(lines) > 1 and not lines[1].startswith(("full_key", "object_type", "reference_type")):
+        text += f" ({lines[1].rstrip('.')})"
+    if cause is not None and not isinstance(cause, ConfigError) and str(cause).strip():
+        key = getattr(cause, "full_key", None)
+        text += f": {f'{key}: ' if key else ''}{str(cause).splitlines()[0]}"
+    elif isinstance(cause, ConfigError):
+        text = str(cause)
+    key = getattr(exc, "full_key", None)
+    return f"{key}: {text}" if key and not text.startswith(str(key)) else text
+
+
+def is_config_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a configuration error (routesim's, Hydra's, OmegaConf's or YAML's)."""
+    import yaml
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return isinstance(exc, (ConfigError, HydraException, OmegaConfBaseException, yaml.YAMLError))
+
+
 def main() -> None:
-    """Console script ``routesim``."""
-    _main()
+    """Console script ``routesim``.
+
+    Configuration errors found before the run starts (Hydra's and routesim's) exit with
+    status 2 and one line; an error inside a run keeps its traceback (status 1).
+    """
+    full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's own errors reach us instead of exiting 1
+    mark_parent()
+    try:
+        _main()
+    except Exception as exc:
+        if full_error or _task_started or not is_config_error(exc):
+            raise
+        print(f"routesim: invalid configuration: {config_error_message(exc)}", file=sys.stderr)
+        sys.exit(2)
 
 
 def best_trials(sweep_dir: Path, k: int) -> list[tuple[str, float, dict[str, Any]]]:
@@ -200,7 +309,6 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     4. writes the fitted values to ``conf/fitted/default.yaml``, which the default config
        (and so ``status_quo``) loads.
     """
-    import argparse
     import datetime as dt
 
     import yaml
@@ -211,9 +319,9 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     from routesim.simulation import simulate_seeds
 
     parser = argparse.ArgumentParser(prog="routesim-calibrate", description=calibrate_main.__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="seeds for the final fit table (default 10)")
+    parser.add_argument("--seeds", type=at_least(1), default=10, help="seeds for the final fit table (default 10)")
     parser.add_argument("--sweep-dir", default=None, help="where the sweep writes (default results/calibration/<now>)")
-    parser.add_argument("--finalists", type=int, default=8,
+    parser.add_argument("--finalists", type=at_least(1), default=8,
                         help="re-score this many of the sweep's best trials over --seeds fresh seeds (default 8)")
     parser.add_argument("--no-write", action="store_true", help="do not update conf/fitted/default.yaml")
     parser.add_argument("--from-sweep", default=None, metavar="DIR",
@@ -230,7 +338,9 @@ def calibrate_main(argv: list[str] | None = None) -> None:
         cmd = [str(Path(sys.executable).parent / "routesim"), "+calibrate=default", f"hydra.sweep.dir={sweep_dir}",
                *overrides]
         print("routesim-calibrate: running", " ".join(cmd), flush=True)
-        subprocess.run(cmd, check=True)
+        sweep = subprocess.run(cmd)
+        if sweep.returncode != 0:  # the sweep has said why (a config error exits 2)
+            parser.exit(sweep.returncode, f"routesim-calibrate: the sweep failed (exit status {sweep.returncode})\n")
     best = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     params = {k: v if isinstance(v, int) else float(v) for k, v in best["best_params"].items()}  # ints stay ints
 

@@ -4,13 +4,25 @@ The schemas give Hydra the types of every key, so a wrong type or an unknown key
 the config is composed. Range and cross-field rules live in ``__post_init__`` (run by
 ``OmegaConf.to_object``) and in :func:`validate`, and raise :class:`ConfigError`, whose
 message names the key and the values it may take. Nothing here imports Mesa or simulates.
+
+Ranges. Every numeric key has a finite range, written where it is checked (the
+``_check_range`` calls in each schema's ``__post_init__``); +-inf and NaN are refused for every
+numeric key, checked or not (``_refuse_non_finite``). Open-ended quantities get a bound far
+beyond any plausible value that keeps a run's arithmetic finite: money up to 1e12 USD per
+item or 1e13 USD per month, list prices 1e-6 .. 1e4 USD per 1M tokens, weights and multipliers
+up to 1e6, logit weights up to 1e3. What no single key can bound (a compounding of growth,
+trends, shocks and elasticity over the horizon) is checked on the whole run by
+:mod:`routesim.preflight` before anything is simulated. Names that become paths
+(``scenario.name``, ``experiment.name``) are limited to letters, digits, ``_``, ``-`` and ``.``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -45,21 +57,59 @@ def format_month(absolute: int) -> str:
 
 def _check_range(key: str, value: float, low: float | None = None, high: float | None = None,
                  low_open: bool = False) -> None:
-    """Raise ConfigError unless ``low <= value <= high`` (``low < value`` if ``low_open``)."""
+    """Raise ConfigError unless ``value`` is finite and ``low <= value <= high`` (``low < value`` if ``low_open``).
+
+    +-inf and NaN are out of range for every key, whatever its bounds: no run can use them.
+    """
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and value > high
-    if too_low or too_high or value != value:  # value != value catches NaN
+    if too_low or too_high or not math.isfinite(value):
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
         bracket = "(" if low_open else "["
-        raise ConfigError(f"{key} = {value!r} is out of range; allowed: {bracket}{lo}, {hi}].")
+        finite = "a finite number in " if low is None or high is None else ""
+        raise ConfigError(f"{key} = {value!r} is out of range; allowed: {finite}{bracket}{lo}, {hi}].")
+
+
+def _refuse_non_finite(value: Any, key: str) -> None:
+    """Raise ConfigError naming the first number under ``value`` (a schema object) that is +-inf or NaN.
+
+    Covers every numeric key of every schema, including keys without a range of their own.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _refuse_non_finite(getattr(value, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_non_finite(v, f"{key}.{k}")
+    elif isinstance(value, list):
+        for j, v in enumerate(value):
+            _refuse_non_finite(v, f"{key}[{j}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} = {value!r} is out of range; allowed: a finite number.")
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_name(key: str, value: str, allow_empty: bool = False) -> None:
+    """Refuse a name that becomes part of a path unless it is 1-64 safe characters.
+
+    Safe: letters, digits, ``_``, ``-`` and ``.``, starting with a letter or digit; so no
+    ``/``, no ``..`` component and no hidden file can move a run's output elsewhere.
+    """
+    if allow_empty and value == "":
+        return
+    if not _NAME_RE.match(str(value)):
+        raise ConfigError(f"{key} = {value!r} is not a usable name; allowed: 1-64 letters, digits, '_', '-' "
+                          "or '.', starting with a letter or digit (it becomes part of a folder name).")
 
 
 def _check_series(key: str, series: DatedSeries, low: float | None, high: float | None) -> None:
     for j, anchor in enumerate(series.anchors):
         parse_month(anchor.month, f"{key}.anchors[{j}].month")
         _check_range(f"{key}.anchors[{j}].value", anchor.value, low, high)
-    _check_range(f"{key}.growth_per_year", series.growth_per_year, 0.0, 100.0)
+    _check_range(f"{key}.growth_per_year", series.growth_per_year, 0.0, 10.0)
 
 
 def _check_choice(key: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
@@ -170,6 +220,9 @@ def _coerce(raw: Any, kind: Any, key: str) -> Any:
     elif kind is str and isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
         return str(raw)
     raise ConfigError(f"{key} = {raw!r} is not a {kind.__name__}.")
+
+
+PRICE_RANGE: tuple[float, float] = (1e-6, 1e4)  # USD per 1M tokens: far below and above any list price
 
 
 @dataclass
@@ -287,8 +340,7 @@ class MarketConfig:
             _check_choice(f"{key}.scope", prov.scope, SCOPES)
             _check_choice(f"{key}.pricing", prov.pricing, tuple(PRICING))
             _check_range(f"{key}.serving_cost_fraction", prov.serving_cost_fraction, 0.0, 10.0)
-            _check_range(f"{key}.serving_cost_change_per_year", prov.serving_cost_change_per_year, 0.0, 10.0,
-                         low_open=True)
+            _check_range(f"{key}.serving_cost_change_per_year", prov.serving_cost_change_per_year, 0.01, 10.0)
             _check_range(f"{key}.serving_cost_fraction_floor", prov.serving_cost_fraction_floor, 0.0,
                          prov.serving_cost_fraction)
             _check_series(f"{key}.fixed_cost_usd_per_month", prov.fixed_cost_usd_per_month, 0.0, 1e12)
@@ -310,6 +362,7 @@ class MarketConfig:
         parse_month(self.trends.start, "market.trends.start")
         for tier in TIERS:
             trend: TierTrend = getattr(self.trends, tier)
+            # from 100x cheaper to 10x dearer a year (a16z: ~10x cheaper a year at equal capability)
             _check_range(f"market.trends.{tier}.price_change_per_year", trend.price_change_per_year,
                          0.01, 100.0)
             _check_range(f"market.trends.{tier}.ability_gain_per_year", trend.ability_gain_per_year,
@@ -320,15 +373,21 @@ ABILITY_RANGE = (-20.0, 20.0)  # logit units: far beyond any model (GPT-3.5 ~ -2
 
 
 def check_model(key: str, spec: ModelSpec, providers: dict[str, Any], benchmarks: dict[str, BenchmarkSpec]) -> None:
-    """Refuse a catalogue entry with an unknown provider or tier, contradictory dates, or bad scores."""
+    """Check one catalogue entry (``market.models.<id>`` or ``scenario.new_models.<id>``).
+
+    Ranges, scores and dates that agree: a model retires no earlier than its release, each
+    price change falls between its release and its retirement, at most one per month; its
+    ability comes from benchmark scores or is given, not both.
+    """
     _check_choice(f"{key}.provider", spec.provider, sorted(providers))
     _check_choice(f"{key}.tier", spec.tier, TIERS)
     release = parse_month(spec.release, f"{key}.release")
-    if spec.retire is not None and parse_month(spec.retire, f"{key}.retire") < release:
+    retire = None if spec.retire is None else parse_month(spec.retire, f"{key}.retire")
+    if retire is not None and retire < release:
         raise ConfigError(f"{key}.retire ({spec.retire}) is before its release ({spec.release}).")
-    _check_range(f"{key}.price_in_usd_per_mtok", spec.price_in_usd_per_mtok, 0.0, 1e4, low_open=True)
-    _check_range(f"{key}.price_out_usd_per_mtok", spec.price_out_usd_per_mtok, 0.0, 1e4, low_open=True)
-    _check_range(f"{key}.output_tokens_multiplier", spec.output_tokens_multiplier, 0.0, 100.0, low_open=True)
+    _check_range(f"{key}.price_in_usd_per_mtok", spec.price_in_usd_per_mtok, *PRICE_RANGE)
+    _check_range(f"{key}.price_out_usd_per_mtok", spec.price_out_usd_per_mtok, *PRICE_RANGE)
+    _check_range(f"{key}.output_tokens_multiplier", spec.output_tokens_multiplier, 0.01, 100.0)
     if (spec.ability is None) == (not spec.benchmarks):
         raise ConfigError(f"{key}: give either benchmarks (published scores, e.g. benchmarks: {{gpqa_diamond: "
                           "0.5}}) or ability (a value on the logit scale), not both and not neither.")
@@ -343,13 +402,19 @@ def check_model(key: str, spec: ModelSpec, providers: dict[str, Any], benchmarks
         if bench.kind != "elo" and score >= high:
             raise ConfigError(f"{key}.benchmarks.{name} = {score!r}: a perfect score has no place on the "
                               f"logit scale; allowed: ({low:g}, {high:g}).")
+    seen: dict[int, int] = {}
     for j, change in enumerate(spec.price_changes):
         ckey = f"{key}.price_changes[{j}]"
-        if parse_month(change.month, f"{ckey}.month") < release:
-            raise ConfigError(f"{ckey}.month ({change.month}) is before {key}.release ({spec.release}); "
-                              "a price change must come after the model's release.")
-        _check_range(f"{ckey}.price_in_usd_per_mtok", change.price_in_usd_per_mtok, 0.0, 1e4, low_open=True)
-        _check_range(f"{ckey}.price_out_usd_per_mtok", change.price_out_usd_per_mtok, 0.0, 1e4, low_open=True)
+        month = parse_month(change.month, f"{ckey}.month")
+        if month < release or (retire is not None and month > retire):
+            raise ConfigError(f"{ckey}.month ({change.month}) is outside the model's life; allowed: "
+                              f"{spec.release} .. {spec.retire or 'its last month'} (release .. retire).")
+        if month in seen:
+            raise ConfigError(f"{ckey}.month ({change.month}): price_changes[{seen[month]}] already changes "
+                              "the prices that month; give one change per month.")
+        seen[month] = j
+        _check_range(f"{ckey}.price_in_usd_per_mtok", change.price_in_usd_per_mtok, *PRICE_RANGE)
+        _check_range(f"{ckey}.price_out_usd_per_mtok", change.price_out_usd_per_mtok, *PRICE_RANGE)
 
 
 # ------------------------------------------------------------------------------- population
@@ -423,7 +488,7 @@ class PopulationConfig:
         if not self.preferred_vendor_weights:
             raise ConfigError("population.preferred_vendor_weights is empty; name at least one provider.")
         for name, w in self.preferred_vendor_weights.items():
-            _check_range(f"population.preferred_vendor_weights.{name}", w, 0.0)
+            _check_range(f"population.preferred_vendor_weights.{name}", w, 0.0, 1e6)
         if sum(self.preferred_vendor_weights.values()) <= 0:
             raise ConfigError("population.preferred_vendor_weights sum to 0; at least one must be > 0.")
 
@@ -507,8 +572,8 @@ class DemandConfig:
         _check_range("demand.growth_half_life_months", self.growth_half_life_months, 0.0, 1200.0, low_open=True)
         _check_range("demand.price_elasticity", self.price_elasticity, 0.0, 5.0)
         _check_range("demand.spike_probability", self.spike_probability, 0.0, 1.0)
-        _check_range("demand.spike_pareto_alpha", self.spike_pareto_alpha, 0.0, 100.0, low_open=True)
-        _check_range("demand.spike_max_multiple", self.spike_max_multiple, 1.0)
+        _check_range("demand.spike_pareto_alpha", self.spike_pareto_alpha, 0.1, 100.0)
+        _check_range("demand.spike_max_multiple", self.spike_max_multiple, 1.0, 1e6)
 
 
 CAP_BEHAVIOURS: tuple[str, ...] = ("throttle", "overspend", "downgrade")
@@ -585,9 +650,10 @@ class SwitchingConfig:
 
     def __post_init__(self) -> None:
         _check_range("switching.reevaluation_months", self.reevaluation_months, 1, 120)
-        _check_range("switching.quality_weight", self.quality_weight, 0.0)
-        _check_range("switching.price_weight", self.price_weight, 0.0)
-        _check_range("switching.switching_cost", self.switching_cost, 0.0)
+        # logit utilities: beyond these weights a choice is already certain (e^100 odds)
+        _check_range("switching.quality_weight", self.quality_weight, 0.0, 1000.0)
+        _check_range("switching.price_weight", self.price_weight, 0.0, 100.0)
+        _check_range("switching.switching_cost", self.switching_cost, 0.0, 100.0)
 
 
 @dataclass
@@ -659,13 +725,13 @@ class RouterConfig:
                                   "router.mix={cost_optimal: 0.5, threshold: 0.5}.")
             for name, w in self.mix.items():
                 _check_choice("router.mix (policy)", name, tuple(POLICIES))
-                _check_range(f"router.mix.{name}", w, 0.0)
+                _check_range(f"router.mix.{name}", w, 0.0, 1e6)
         _check_range("router.threshold_difficulty", self.threshold_difficulty, *ABILITY_RANGE)
         _check_range("router.cascade_first_success", self.cascade_first_success, 0.0, 1.0)
         _check_range("router.learned_noise_sd", self.learned_noise_sd, 0.0, 10.0)
         _check_range("router.learned_margin_sds", self.learned_margin_sds, -5.0, 5.0)
-        _check_range("router.logit_quality_weight", self.logit_quality_weight, 0.0)
-        _check_range("router.logit_price_weight", self.logit_price_weight, 0.0)
+        _check_range("router.logit_quality_weight", self.logit_quality_weight, 0.0, 1000.0)
+        _check_range("router.logit_price_weight", self.logit_price_weight, 0.0, 100.0)
         _check_range("router.logit_loyalty", self.logit_loyalty, -100.0, 100.0)
         _check_range("router.fee_share_of_spend", self.fee_share_of_spend, 0.0, 1.0)
         _check_range("router.fee_usd_per_1k_requests", self.fee_usd_per_1k_requests, 0.0, 1e6)
@@ -708,6 +774,7 @@ class ScenarioConfig:
     in_house_routing_start: str | None = None
 
     def __post_init__(self) -> None:
+        check_name("scenario.name", self.name)
         if self.in_house_routing_start is not None:
             parse_month(self.in_house_routing_start, "scenario.in_house_routing_start")
         for j, shock in enumerate(self.shocks):
@@ -752,7 +819,8 @@ class PricingConfig:
             parse_month(self.start, "pricing.start")
         _check_range("pricing.window_months", self.window_months, 1, 120)
         _check_range("pricing.share_drop", self.share_drop, 0.0, 1.0)
-        _check_range("pricing.cut_fraction", self.cut_fraction, 0.0, 1.0)
+        # below 1: a cut to zero would price tokens at nothing (and make costs per task 0)
+        _check_range("pricing.cut_fraction", self.cut_fraction, 0.0, 0.99)
         _check_range("pricing.cooldown_months", self.cooldown_months, 1, 1200)
         _check_range("pricing.floor_markup", self.floor_markup, 0.0, 100.0)
 
@@ -778,7 +846,10 @@ class CalibrationConfig:
 
     def __post_init__(self) -> None:
         _check_range("calibration.n_seeds", self.n_seeds, 1, 1000)
-        _check_range("calibration.band_penalty", self.band_penalty, 0.0)
+        if self.enabled and self.targets and not Path(self.targets).is_file():
+            raise ConfigError(f"calibration.targets = {self.targets!r}: no such file; give a targets file "
+                              "(empty: conf/calibration/targets.yaml).")
+        _check_range("calibration.band_penalty", self.band_penalty, 0.0, 1e6)
 
 
 ALTERNATIVES: tuple[str, ...] = ("less", "greater", "two-sided")
@@ -819,6 +890,7 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         from routesim.results import TABLES
 
+        check_name("experiment.name", self.name, allow_empty=True)
         _check_range("experiment.alpha", self.alpha, 0.0, 1.0, low_open=True)
         for j, h in enumerate(self.hypotheses):
             key = f"experiment.hypotheses[{j}] ({h.id})"
@@ -863,6 +935,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
+        _refuse_non_finite(self, "")
         _check_range("seed", self.seed, 0, 2**63 - 1)
         if parse_month(self.end, "end") < parse_month(self.start, "start"):
             raise ConfigError(f"end ({self.end}) is before start ({self.start}).")
@@ -892,6 +965,9 @@ class Config:
                     "flagship-eligible model, so it cannot be a preferred vendor; give it "
                     "weight 0 or add such a model to market.models."
                 )
+        from routesim.preflight import check_run  # local: preflight builds the catalogue from this config
+
+        check_run(self)  # the catalogue's span, and a run whose scale stays finite and meaningful
 
 
 def register_configs() -> None:

@@ -222,7 +222,7 @@ def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, obj
     bad = []
     for name, frame in tables.items():
         numeric = frame.select_dtypes("number")
-        if not np.isfinite(numeric.to_numpy(dtype=float)).all():
+        if not np.isfinite(numeric.to_numpy(dtype=float)).all():  # +-inf is as broken as NaN
             bad.append(f"{name} has NaN or +-inf")
         money = [c for c in numeric.columns if c.endswith("_usd") and c not in
                  ("operating_income_usd", "cumulative_operating_income_usd", "savings_usd", "gross_margin_usd")]

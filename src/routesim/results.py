@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,10 @@ from typing import Any
 import pandas as pd
 
 TABLES: tuple[str, ...] = ("providers", "models", "tiers", "enterprises", "market")
+# the columns that key each table's rows; every other column is a number
+TABLE_KEYS: dict[str, tuple[str, ...]] = {"providers": ("month", "provider", "origin"),
+                                          "models": ("month", "model", "provider", "tier"),
+                                          "tiers": ("month", "tier"), "enterprises": ("month",), "market": ("month",)}
 RUN_FILE = "run.json"
 
 
@@ -43,10 +47,19 @@ class Results:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+
+    The temporary file is created with mode 0666 less the umask, like any other file the run
+    writes (``tempfile.mkstemp`` would make every table 0600).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
     try:
         write(Path(tmp))
         os.replace(tmp, path)

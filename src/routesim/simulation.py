@@ -19,6 +19,7 @@ from routesim.config import Config, to_config
 from routesim.metrics import break_even_months, build_tables, check_invariants, raise_on_failures
 from routesim.model import MarketModel
 from routesim.params import configure
+from routesim.preflight import check_memory
 from routesim.results import Results
 
 
@@ -35,6 +36,7 @@ def simulate(cfg: Config | DictConfig | dict[str, Any], check: bool = True) -> R
         provider's break-even month).
     """
     config = to_config(cfg)
+    check_memory(config)  # before allocating: refuse a run that cannot fit, with the estimate
     started = time.perf_counter()
     model = MarketModel(config).run()
     ran = time.perf_counter()

@@ -10,7 +10,7 @@ import pandas as pd
 
 from routesim.analysis.hypotheses import evaluate
 from routesim.analysis.plots import SWEEP_PLOTS
-from routesim.analysis.sweep import Sweep, load_sweep
+from routesim.analysis.sweep import DuplicateRunsError, Sweep, load_sweep
 from routesim.results import atomic_write
 
 WORDS = {"less": "lower", "greater": "higher", "two-sided": "different"}
@@ -54,7 +54,8 @@ def analyze(sweep_dir: Path, out: Path | None = None, alpha: float | None = None
     out.mkdir(parents=True, exist_ok=True)
     sweep = load_sweep(sweep_dir, progress=sys.stderr.isatty())
     if sweep.runs.empty:
-        raise SystemExit(f"routesim-analyze: no complete run under {sweep_dir}")
+        print(f"routesim-analyze: no complete run under {sweep_dir} ({len(sweep.broken)} broken)", file=sys.stderr)
+        raise SystemExit(2)
     for name, frame in sweep.tables.items():
         atomic_write(out / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
     atomic_write(out / "runs.csv", lambda p: sweep.runs.to_csv(p, index=False))
@@ -93,4 +94,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.sweep.is_dir():
         parser.error(f"{args.sweep} is not a folder")
-    analyze(args.sweep, args.out, args.alpha)
+    if args.alpha is not None and not 0 < args.alpha < 1:
+        parser.error(f"--alpha {args.alpha}: allowed: 0 < alpha < 1")
+    out = args.out or args.sweep / "analysis"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.exit(2, f"routesim-analyze: --out {out}: {exc.strerror or exc}\n")
+    try:
+        analyze(args.sweep, args.out, args.alpha)
+    except DuplicateRunsError as exc:
+        print(f"routesim-analyze: {args.sweep}: {exc}.", file=sys.stderr)
+        raise SystemExit(2) from None

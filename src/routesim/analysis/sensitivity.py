@@ -34,6 +34,9 @@ OUTCOMES = ("frontier_revenue_2030_usd", "frontier_revenue_share_2030")
 def outcomes(overrides: list[str], seed: int) -> dict[str, float]:
     """Simulate one point and return the 2030 frontier outcomes."""
     from routesim import compose, simulate
+    from routesim.workers import watch_parent
+
+    watch_parent()  # in a joblib worker: end when the process that started it dies
 
     res = simulate(compose([*overrides, f"seed={seed}", "output.plots=false"]))
     last_year = res.tiers[(res.tiers["tier"] == "frontier") & (res.tiers["month"] >= "2030-01-01")]
@@ -79,17 +82,41 @@ def plot_indices(indices: pd.DataFrame) -> Figure:
     return fig
 
 
+def _even_levels(text: str) -> int:
+    from routesim.cli import at_least
+
+    value = at_least(2)(text)
+    if value % 2:
+        raise argparse.ArgumentTypeError(f"{value} is odd; allowed: an even integer >= 2 (Morris grids)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console script ``routesim-sensitivity``."""
+    """Console script ``routesim-sensitivity``; bad arguments or overrides exit 2 with one line."""
+    from routesim.cli import at_least, config_error_message, is_config_error
+    from routesim.compose import compose
+    from routesim.workers import mark_parent
+
     parser = argparse.ArgumentParser(prog="routesim-sensitivity", description=__doc__.splitlines()[0])
-    parser.add_argument("--trajectories", type=int, default=10, help="Morris trajectories (default 10)")
-    parser.add_argument("--levels", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--trajectories", type=at_least(2), default=10,
+                        help="Morris trajectories, >= 2 (sigma needs two effects per parameter; default 10)")
+    parser.add_argument("--levels", type=_even_levels, default=4, help="grid levels, even, >= 2 (default 4)")
+    parser.add_argument("--seed", type=at_least(0), default=0)
+    parser.add_argument("--jobs", type=at_least(1), default=2, help="worker processes, >= 1 (default 2)")
     parser.add_argument("--out", type=Path, default=Path("results/sensitivity"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (population.n_enterprises=2000)")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:  # every point shares these overrides: a bad one is reported once, here, not by each worker
+        compose([*args.overrides, "output.plots=false"])
+    except Exception as exc:
+        if not is_config_error(exc):
+            raise
+        parser.exit(2, f"routesim-sensitivity: invalid configuration: {config_error_message(exc)}\n")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.exit(2, f"routesim-sensitivity: --out {args.out}: {exc.strerror or exc}\n")
+    mark_parent()
     indices, points = morris_analysis(args.trajectories, args.levels, args.seed, args.overrides, args.jobs)
     indices.to_csv(args.out / "morris_indices.csv", index=False)
     points.to_csv(args.out / "morris_points.csv", index=False)

@@ -1,19 +1,29 @@
 """Read a sweep folder: every complete run's tables, stacked with its scenario, seed and overrides.
 
 A run folder (a Hydra job folder, or any folder with a ``run.json``) counts when its
-``run.json`` exists (it is written last) and its tables read; anything else is listed as
-broken, with the reason, and skipped.
+``run.json`` (written last) is a JSON object saying ``"status": "complete"`` with the run's
+seed, scenario and config, and its tables read with the expected schema (their key columns,
+numbers elsewhere, the same columns as the sweep's other runs); anything else is listed as
+broken, with the reason, and skipped. Two runs of the same scenario, seed and overrides
+would be counted twice in every comparison: the sweep is refused (:class:`DuplicateRunsError`).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from routesim.results import RUN_FILE, TABLES, load_run
+from routesim.results import RUN_FILE, TABLE_KEYS, TABLES, load_run
+
+REQUIRED_METADATA: tuple[str, ...] = ("status", "seed", "scenario", "config")
+
+
+class DuplicateRunsError(ValueError):
+    """The sweep holds two runs of the same scenario, seed and overrides."""
 
 
 @dataclass
@@ -42,24 +52,39 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
         folders = tqdm(folders, desc="reading runs", unit="run")
     rows, frames, broken = [], {name: [] for name in TABLES}, []
     experiment: dict = {}
-    for i, folder in enumerate(folders):
-        meta_file = folder / RUN_FILE
-        try:
-            recorded = json.loads(meta_file.read_text()) if meta_file.exists() else {}
-        except ValueError:
-            recorded = {"status": "failed", "error": "run.json is not valid JSON"}
-        if recorded.get("status") == "failed":
-            broken.append((str(folder.relative_to(path)), recorded.get("error", "failed")))
+    loaded = []
+    for folder in folders:
+        name = str(folder.relative_to(path))
+        reason = _metadata_problem(folder / RUN_FILE)
+        if reason:
+            broken.append((name, reason))
             continue
         try:
             res = load_run(folder)
         except Exception as exc:  # noqa: BLE001 - a broken run is reported, whatever broke it
-            broken.append((str(folder.relative_to(path)), f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
+            broken.append((name, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
             continue
+        reason = _schema_problem(res)
+        if reason:
+            broken.append((name, reason))
+            continue
+        loaded.append((folder, res))
+    # a table whose columns differ from the other runs' (the most common set) is broken
+    common = {t: Counter(tuple(getattr(r, t).columns) for _, r in loaded).most_common(1) for t in TABLES}
+    kept = []
+    for folder, res in loaded:
+        odd = [t for t in TABLES if common[t] and tuple(getattr(res, t).columns) != common[t][0][0]]
+        if odd:
+            why = f"{', '.join(odd)}: columns differ from the sweep's other runs"
+            broken.append((str(folder.relative_to(path)), why))
+        else:
+            kept.append((folder, res))
+    _refuse_duplicates(kept, path)
+    for i, (folder, res) in enumerate(kept):
         meta = res.metadata
         experiment = experiment or meta.get("config", {}).get("experiment", {})
         run = {"run": i, "scenario": meta.get("scenario"), "seed": meta.get("seed"),
-               "overrides": " ".join(o for o in meta.get("overrides", []) if not o.startswith(("seed=", "scenario="))),
+               "overrides": _other_overrides(meta),
                "path": str(folder)}
         for provider, info in meta.get("break_even", {}).items():
             run[f"break_even_{provider}"] = info.get("month")
@@ -71,6 +96,64 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
             frames[name].append(frame)
     tables = {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in frames.items()}
     return Sweep(runs=pd.DataFrame(rows), tables=tables, broken=broken, experiment=experiment)
+
+
+def _metadata_problem(meta_file: Path) -> str | None:
+    """Why run.json does not describe a complete run, or None if it does."""
+    if not meta_file.exists():
+        return f"{RUN_FILE} is missing (the run did not finish)"
+    try:
+        recorded = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as exc:
+        return f"{RUN_FILE} is not valid JSON ({str(exc).splitlines()[0]})"
+    if not isinstance(recorded, dict):
+        return f"{RUN_FILE} is not a JSON object"
+    if recorded.get("status") == "failed":
+        return str(recorded.get("error", "failed"))
+    missing = [k for k in REQUIRED_METADATA if k not in recorded]
+    if missing:
+        return f"{RUN_FILE} lacks {', '.join(missing)}"
+    if recorded["status"] != "complete":
+        return f"{RUN_FILE} says status {recorded['status']!r}, not 'complete'"
+    if not isinstance(recorded["seed"], int) or not isinstance(recorded["config"], dict):
+        return f"{RUN_FILE} has a seed that is not an integer or a config that is not an object"
+    if not isinstance(recorded.get("overrides", []), list) or not isinstance(recorded.get("break_even", {}), dict):
+        return f"{RUN_FILE} has overrides that are not a list or break_even that is not an object"
+    return None
+
+
+def _schema_problem(res: object) -> str | None:
+    """Why a run's tables do not have the tables' schema, or None if they do."""
+    for name in TABLES:
+        frame = getattr(res, name)
+        missing = [c for c in TABLE_KEYS[name] if c not in frame.columns]
+        if missing:
+            return f"{name} lacks the column(s) {', '.join(missing)}"
+        if not pd.api.types.is_datetime64_any_dtype(frame["month"]):
+            return f"{name}.month is not a date column"
+        values = [c for c in frame.columns if c not in TABLE_KEYS[name]]
+        text = [c for c in values if not pd.api.types.is_numeric_dtype(frame[c])
+                and not pd.api.types.is_bool_dtype(frame[c])]
+        if text:
+            return f"{name} has non-numeric value column(s) {', '.join(text)}"
+    return None
+
+
+def _refuse_duplicates(loaded: list, path: Path) -> None:
+    """Raise DuplicateRunsError if two runs share scenario, seed and overrides."""
+    seen: dict[tuple, Path] = {}
+    for folder, res in loaded:
+        meta = res.metadata
+        key = (meta.get("scenario"), meta.get("seed"), _other_overrides(meta))
+        if key in seen:
+            raise DuplicateRunsError(
+                f"{seen[key].relative_to(path)} and {folder.relative_to(path)} are the same run (scenario {key[0]}, "
+                f"seed {key[1]}{f', overrides {key[2]}' if key[2] else ''}); they would count twice: remove one")
+        seen[key] = folder
+
+
+def _other_overrides(meta: dict) -> str:
+    return " ".join(o for o in meta.get("overrides", []) if not o.startswith(("seed=", "scenario=")))
 
 
 def latest_sweep(experiment: str, root: str | Path = "results/sweeps") -> Path:
