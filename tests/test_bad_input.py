@@ -171,7 +171,8 @@ for args, name in [(["--trajectories", "0"], "--trajectories"), (["--trajectorie
                    (["market=nope"], "market/nope")]:
     case("sensitivity", " ".join(args), [*args, "--out", "@/sens"], [name], command="routesim-sensitivity")
 for args, name in [(["--seeds", "0"], "--seeds"), (["--finalists", "0"], "--finalists"),
-                   (["--from-sweep", "@/nowhere"], "optimization_results.yaml")]:
+                   (["--from-sweep", "@/nowhere"], "optimization_results.yaml"),
+                   (["--sweep-dir", "@/old_sweep"], "earlier sweep")]:
     case("calibrate", " ".join(args), args, [name], command="routesim-calibrate")
 
 
@@ -190,6 +191,8 @@ def _scratch(root: Path) -> None:
     (conf / "population" / "lacking.yaml").write_text(tiny.replace("size_sigma: 1.0\n", ""))
     (root / "a_file").write_text("not a folder\n")
     (root / "empty").mkdir()
+    (root / "old_sweep" / "0").mkdir(parents=True)  # a calibration sweep's finished trial
+    (root / "old_sweep" / "0" / "trial.json").write_text('{"loss": 1.0, "params": {}}\n')
     from routesim import compose, simulate
     from routesim.results import write_metadata, write_tables
 

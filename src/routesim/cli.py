@@ -335,6 +335,9 @@ def calibrate_main(argv: list[str] | None = None) -> None:
             parser.error(f"--from-sweep {sweep_dir}: no optimization_results.yaml there (did the sweep finish?)")
     else:
         sweep_dir = Path(args.sweep_dir or CONF_DIR.parent / "results" / "calibration" / stamp).resolve()
+        if any(sweep_dir.glob(f"*/{TRIAL_PARAMS}")):  # its trials would mix with this sweep's finalists
+            parser.error(f"--sweep-dir {sweep_dir} holds the trials of an earlier sweep; give a new folder "
+                         "(or --from-sweep it to ship that sweep's fit).")
         cmd = [str(Path(sys.executable).parent / "routesim"), "+calibrate=default", f"hydra.sweep.dir={sweep_dir}",
                *overrides]
         print("routesim-calibrate: running", " ".join(cmd), flush=True)
