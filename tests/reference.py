@@ -81,6 +81,15 @@ class Reference:
                 rate = d.long_run_growth_per_month + (d.growth_per_month - d.long_run_growth_per_month) * 0.5 ** (
                     (t - 1) / d.growth_half_life_months)
             self.growth.append(self.growth[-1] * (1 + rate))
+        # a budget forecast grows the run-rate by the trend of tasks and of tokens per task (the
+        # difficulty shift, continued past the horizon at its last year's pace)
+        shift = [0.0] if self.wl.difficulty_shift is None else [float(x) for x in self.wl.difficulty_shift]
+        last = len(shift) - 1
+        span = min(12, last)
+        pace = (shift[last] - shift[last - span]) / span if span > 0 else 0.0
+        self.log_trend = [math.log(g) + self.wl.tokens_difficulty_slope * (shift[t] if t <= last else
+                                                                          shift[last] + pace * (t - last))
+                          for t, g in enumerate(self.growth)]
         # budgets, per enterprise: budget, paid, demanded, months, length, next round, base, base month
         self.budget = [0.0] * n
         self.paid = [0.0] * n
@@ -283,15 +292,13 @@ class Reference:
         return (sum(self.seg_w(e, k) * menus[k][0][flag] for k in k_all),
                 sum(self.seg_w(e, k) * menus[k][1][flag] for k in k_all))
 
-    def log_growth_at(self, x: float) -> float:
-        log = [math.log(g) for g in self.growth]
-        return float(np.interp(x, list(range(len(log))), log))
+    def log_trend_at(self, x: float) -> float:
+        return float(np.interp(x, list(range(len(self.log_trend))), self.log_trend))
 
     def forecast(self, e: int, start: int, length: int) -> float:
-        at_base = self.log_growth_at(self.base_month[e])
-        last = len(self.growth) - 1
-        return self.base[e] * sum(math.exp(math.log(self.growth[min(start + j, last)]) - at_base)
-                                  for j in range(length))
+        at_base = self.log_trend_at(self.base_month[e])
+        last = len(self.log_trend) - 1
+        return self.base[e] * sum(math.exp(self.log_trend[min(start + j, last)] - at_base) for j in range(length))
 
     def fee(self, cpt: float, calls_pt: float) -> float:
         r = self.cfg.router

@@ -152,3 +152,22 @@ def test_finished_models_are_released(tiny_cfg):
     for _ in range(3):
         simulate(tiny_cfg)
     assert len(mesa.Agent._ids) == before
+
+
+def test_break_even_is_the_first_month_ending_twelve_months_in_profit():
+    import mesa
+
+    from routesim.agents import ProviderAgent
+
+    def first_break_even(incomes: list[float]) -> int | None:
+        model = mesa.Model(rng=0)
+        lab = ProviderAgent(model, 0, "lab", "US", "company", None)
+        for t, income in enumerate(incomes):
+            model.t = t
+            lab.account(max(income, 0.0), 0.0, max(-income, 0.0), 0.0, 0.0)
+        return lab.first_profitable_month
+
+    assert first_break_even([-5.0, -5.0, 20.0]) == 2  # early in a run: the months so far
+    assert first_break_even([-5.0, 1.0, -5.0, -5.0]) is None  # one good month is not a profitable year
+    # a year of -1 a month, then +2 a month: the 12 months ending in month 16 sum to 7 x -1 + 5 x 2 > 0 (month 15: 0)
+    assert first_break_even([-1.0] * 12 + [2.0] * 12) == 16

@@ -9,6 +9,7 @@ needs nothing from the model module: an agent reads the row through the names li
 
 from __future__ import annotations
 
+import collections
 from typing import Protocol
 
 import mesa
@@ -98,8 +99,13 @@ class ProviderAgent(mesa.Agent):
 
     Each month: operating income = API revenue - serving cost - the fixed cost allocated to
     the API business; its running sum from the start month is the API business's cumulative
-    result. The first month of positive operating income is its break-even.
+    result. Its break-even is the first month in which the operating income of the twelve
+    months ending then is positive (of the months so far, early in a run): a year in profit,
+    not one good month before a loss-making year (a fixed cost that steps up after a quiet
+    month would otherwise date OpenAI's break-even to 2024).
     """
+
+    BREAK_EVEN_WINDOW = 12  # months
 
     def __init__(self, model: mesa.Model, index: int, name: str, origin: str, scope: str, pricing: object) -> None:
         super().__init__(model)
@@ -116,10 +122,11 @@ class ProviderAgent(mesa.Agent):
         self.operating_income_usd = 0.0
         self.cumulative_operating_income_usd = 0.0
         self.first_profitable_month: int | None = None
+        self._recent_income: collections.deque[float] = collections.deque(maxlen=self.BREAK_EVEN_WINDOW)
 
     def account(self, api_revenue_usd: float, serving_cost_usd: float, fixed_cost_usd: float, tokens: float,
                 calls: float) -> None:
-        """Book one month; the first month of positive operating income is the break-even."""
+        """Book one month; the first month whose trailing twelve months are in profit is the break-even."""
         self.api_revenue_usd = api_revenue_usd
         self.serving_cost_usd = serving_cost_usd
         self.fixed_cost_usd = fixed_cost_usd
@@ -127,5 +134,6 @@ class ProviderAgent(mesa.Agent):
         self.calls = calls
         self.operating_income_usd = api_revenue_usd - serving_cost_usd - fixed_cost_usd
         self.cumulative_operating_income_usd += self.operating_income_usd
-        if self.first_profitable_month is None and self.operating_income_usd > 0:
+        self._recent_income.append(self.operating_income_usd)
+        if self.first_profitable_month is None and sum(self._recent_income) > 0:
             self.first_profitable_month = self.model.t

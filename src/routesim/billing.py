@@ -167,7 +167,8 @@ def forecast(base: np.ndarray, base_month: np.ndarray, start: int, length: np.nd
     """(N,) the bill an enterprise expects over ``length`` months from ``start``.
 
     Its monthly run-rate ``base`` (describing month ``base_month``) grown at the market's trend
-    growth of tasks (``log_growth``, cumulative log growth by month, long enough for the year).
+    (``log_growth``, cumulative log growth by month, long enough for the year): of tasks and of
+    tokens per task, both public trends, so forecasts are not biased by what everyone can see.
     """
     months = np.arange(len(log_growth), dtype=float)
     at_base = np.interp(base_month, months, log_growth)
@@ -183,10 +184,10 @@ def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, fi
     """Open a new budget period for the enterprises ``due`` (N,) this month; returns who closed one.
 
     An enterprise with a closed period forecasts from its current run-rate (last month's bill
-    without its usage spike: the prices and models it pays now), grown at the trend growth of
-    tasks; one opening its first period (entry, or the first month) from ``first_bill`` (this
+    without its usage spike: the prices and models it pays now), grown at the trend of tasks
+    and tokens per task; one opening its first period (entry, or the first month) from ``first_bill`` (this
     month's work at its everyday model) over ``first_length`` months. What the forecast cannot
-    see (price and model changes during the year, tasks getting longer, spikes, routing) makes
+    see (price and model changes during the year, spikes, routing, its own growth) makes
     the year's bill differ from it. The budget is forecast x exp(``log_ratio``).
     """
     closing = due & (b.months > 0)

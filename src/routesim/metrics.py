@@ -242,7 +242,7 @@ def raise_on_failures(invariants: dict[str, dict[str, object]]) -> None:
 
 
 def break_even_months(model: MarketModel) -> dict[str, dict[str, str | None]]:
-    """Each provider's first month of positive operating income (its model-API business).
+    """Each provider's break-even: the first month its model-API business's trailing 12 months are in profit.
 
     The month is "YYYY-MM", or None if it does not come within the horizon (censored: it may
     come later, it is not "never"); ``scope`` is what its sourced fixed cost covered.

@@ -69,7 +69,7 @@ from routesim.routing import (
     router_classes,
 )
 from routesim.vendors import choose_vendor, everyday_models, model_tables
-from routesim.workload import MonthMenu, build_workload, growth_path, month_menu, segment_ability
+from routesim.workload import MonthMenu, build_workload, growth_path, log_tokens_trend, month_menu, segment_ability
 
 Group = tuple[np.ndarray, Plan]  # (enterprise indices, their plan)
 FRONTIER = TIERS.index("frontier")
@@ -159,7 +159,8 @@ class MarketModel(mesa.Model):
         self.n_months = len(self.catalog.months)
         period = cfg.budget.period_months
         self.growth = growth_path(cfg.demand, self.n_months + period)  # (T + period,) trend growth of tasks
-        self.log_growth = np.log(self.growth)
+        # what a budget forecast grows the run-rate by: the trend of tasks and of tokens per task
+        self.log_bill_trend = np.log(self.growth) + log_tokens_trend(self.workload, self.n_months + period)
         self.t = 0
         self.active = self.entry_month <= 0  # (N,) buying this month
         self.entering = np.zeros(n, dtype=bool)  # (N,) buying for the first time this month
@@ -441,7 +442,7 @@ class MarketModel(mesa.Model):
         first_length = np.where(t == 0, np.where(offset > 0, offset, period), period)
         over_before, budget_before, demanded_before = b.at_cap.copy(), b.budget.copy(), b.demanded.copy()
         first_bill = self.population.base_tasks * self.growth[t] * flag_cost  # this month's work at its everyday model
-        closed = billing.budget_round(b, due, t, first_bill, first_length, period, self.log_growth, log_ratio)
+        closed = billing.budget_round(b, due, t, first_bill, first_length, period, self.log_bill_trend, log_ratio)
         over = closed & over_before
         return (float(w[closed].sum()), float(w[over].sum()), float((w * demanded_before)[over].sum()),
                 float((w * budget_before)[over].sum()))

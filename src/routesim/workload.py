@@ -111,6 +111,21 @@ def build_workload(cfg: Config, catalog: Catalog | None = None) -> Workload:
     return dataclasses.replace(base, **_tokens(base, difficulty))
 
 
+def log_tokens_trend(workload: Workload, n_months: int) -> np.ndarray:
+    """(n_months,) log of the growth of tokens per task since the start month (difficulty tracking).
+
+    Tokens per task scale with exp(``tokens_difficulty_slope`` x the difficulty shift); months
+    past the simulated ones continue the last year's pace (a budget forecast looks a year ahead).
+    """
+    shift = np.zeros(1) if workload.difficulty_shift is None else np.asarray(workload.difficulty_shift, float)
+    last = len(shift) - 1
+    span = min(12, last)
+    pace = (shift[last] - shift[last - span]) / span if span > 0 else 0.0
+    months = np.arange(n_months)
+    extended = np.where(months <= last, shift[np.minimum(months, last)], shift[last] + pace * (months - last))
+    return workload.tokens_difficulty_slope * extended
+
+
 def growth_path(demand: object, n_months: int) -> np.ndarray:
     """(T,) cumulative trend growth of task volume since the start month.
 

@@ -96,7 +96,7 @@ def cumulative_result(providers: pd.DataFrame, break_even: dict | None = None) -
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_ylabel("cumulative operating income of the API business (USD billions)")
     ax.set_xlabel("month")
-    ax.set_title("API business result by provider (dot: first month of positive operating income)")
+    ax.set_title("API business result by provider (dot: break-even, the first month ending 12 months in profit)")
     ax.legend(ncols=2, fontsize="small")
     _month_axis(ax)
     return fig

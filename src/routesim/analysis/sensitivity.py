@@ -4,7 +4,7 @@
 pins down (ranges in ``UNCERTAIN``, around the calibrated values), simulates each point
 (seeded, in parallel with joblib), and reports the elementary-effect statistics mu* (overall
 influence) and sigma (interactions / non-linearity) of 2030 frontier revenue and frontier
-revenue share, with a bar plot.
+spend share (of the API market's dollars), with a bar plot.
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ import pandas as pd
 from joblib import Parallel, delayed
 from matplotlib.figure import Figure
 
-# parameter -> (low, high): the calibration's search box, plus the sourced ranges of the
-# rebound ([S41]/S46/S32) and the tier price trend (flat to the a16z 10x/yr decline, S38)
+# parameter -> (low, high): the calibration's search box (conf/calibrate/default.yaml), plus
+# the sourced ranges of the rebound ([S41]/S46/S32) and the tier price trend (flat to the
+# a16z 10x/yr decline, S38)
 UNCERTAIN: dict[str, tuple[float, float]] = {
     "adoption.innovation_p": (0.0005, 0.02),
     "adoption.imitation_q": (0.0, 0.15),
     "demand.price_elasticity": (0.05, 1.1),
-    "access.overseas_risk_premium": (0.0, 6.0),
-    "switching.switching_cost": (0.0, 6.0),
+    "access.overseas_risk_premium": (0.0, 5.0),
+    "switching.switching_cost": (0.0, 12.0),
+    "workload.difficulty_tracks_frontier": (0.85, 1.3),
     "market.trends.frontier.price_change_per_year": (0.1, 1.0),
     "market.trends.budget.price_change_per_year": (0.1, 1.0),
 }
-OUTCOMES = ("frontier_revenue_2030_usd", "frontier_revenue_share_2030")
+OUTCOMES = ("frontier_revenue_2030_usd", "frontier_spend_share_2030")
 
 
 def outcomes(overrides: list[str], seed: int) -> dict[str, float]:
@@ -42,7 +44,7 @@ def outcomes(overrides: list[str], seed: int) -> dict[str, float]:
     last_year = res.tiers[(res.tiers["tier"] == "frontier") & (res.tiers["month"] >= "2030-01-01")]
     all_2030 = res.tiers[res.tiers["month"] >= "2030-01-01"]["revenue_usd"].sum()
     revenue = float(last_year["revenue_usd"].sum())
-    return {"frontier_revenue_2030_usd": revenue, "frontier_revenue_share_2030": float(revenue / all_2030)}
+    return {"frontier_revenue_2030_usd": revenue, "frontier_spend_share_2030": float(revenue / all_2030)}
 
 
 def morris_analysis(trajectories: int = 10, levels: int = 4, seed: int = 0, extra: list[str] | None = None,
