@@ -13,16 +13,14 @@ import dataclasses
 import functools
 
 import numpy as np
-import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from routesim import compose, simulate
+from routesim import simulate
+from routesim.analysis.evidence import SAVINGS, STRONG_SHARE, router_evidence_plot, router_table, router_years
 from routesim.compose import compose_dict
 from routesim.config import to_config
 
-STRONG_SHARE = (0.14, 0.54)  # RouteLLM: share of calls to GPT-4 at 95% of its quality
-SAVINGS = (0.35, 0.85)  # RouteLLM: cost reduction vs GPT-4 alone at 95% of its quality
 QUIET = ["budget.enabled=false", "switching.enabled=false", "demand.price_elasticity=0", "demand.spike_probability=0",
          "router.fee_share_of_spend=0", "router.integration_cost_usd=0", "router.in_house_share=0",
          "router.neutral_other_vendor_premium=0", "adoption.require_net_savings=false"]
@@ -86,22 +84,6 @@ def test_routellm_two_model_market_saves_what_routellm_found_at_95_percent_quali
     assert STRONG_SHARE[0] <= strong_share <= STRONG_SHARE[1], strong_share
 
 
-def router_years(n: int = 1500, seed: int = 0) -> pd.DataFrame:
-    """Per year 2024-2026, with every enterprise routing: the routers' frontier call share and savings.
-
-    ``savings`` is RouteLLM's measure: 1 - what the routed calls cost / what the same tasks
-    cost on the everyday model, API prices only. ``net_savings`` also counts the router's
-    fee and the integration cost, which are the enterprise's, not the study's.
-    """
-    res = simulate(compose([f"population.n_enterprises={n}", f"seed={seed}", "end=2026-12", "adoption.initial_share=1",
-                            "adoption.innovation_p=1", "adoption.require_net_savings=false"]))
-    year = res.enterprises.assign(year=lambda d: d["month"].dt.year).groupby("year").sum(numeric_only=True)
-    paid = year["router_spend_usd"] + year["router_fees_usd"] + year["integration_cost_usd"]
-    return pd.DataFrame({"frontier_call_share": year["router_frontier_calls"] / year["router_calls"],
-                         "savings": 1 - year["router_spend_usd"] / year["router_no_routing_spend_usd"],
-                         "net_savings": 1 - paid / year["router_no_routing_spend_usd"]})
-
-
 def test_default_market_with_every_enterprise_routing_stays_inside_the_published_router_ranges():
     years = router_years()
     share, savings = years["frontier_call_share"], years["savings"]
@@ -109,3 +91,13 @@ def test_default_market_with_every_enterprise_routing_stays_inside_the_published
     assert np.all((share >= STRONG_SHARE[0]) & (share <= STRONG_SHARE[1])), share.round(3).to_dict()
     assert np.all((savings >= SAVINGS[0]) & (savings <= SAVINGS[1])), savings.round(3).to_dict()
     assert np.all(years["net_savings"] < savings)  # the router's own costs come out of the savings
+
+
+def test_router_table_spans_its_seeds_and_the_plot_shows_both_measures():
+    table = router_table(seeds=2, n=300)
+    assert list(table.index) == [2024, 2025, 2026]
+    for column in ("frontier_call_share", "savings", "net_savings"):
+        assert (table[(column, "min")] <= table[(column, "mean")]).all()
+        assert (table[(column, "mean")] <= table[(column, "max")]).all()
+    fig = router_evidence_plot(table)
+    assert [ax.get_title() for ax in fig.axes] == ["frontier share of routers' calls", "routers' savings (API cost)"]
