@@ -168,8 +168,8 @@ def test_every_experiment_runs_and_analyzes(tmp_path):
 def test_morris_sensitivity_indices_and_plot():
     from routesim.analysis.sensitivity import OUTCOMES, UNCERTAIN, morris_analysis, plot_indices
 
-    indices, points = morris_analysis(trajectories=2, levels=4, seed=0, extra=["population.n_enterprises=300"],
-                                      n_jobs=1)
+    indices, points = morris_analysis(trajectories=2, levels=4, seed=0, n_jobs=1,
+                                      extra=["population.n_enterprises=100"])
     assert len(points) == 2 * (len(UNCERTAIN) + 1)  # a trajectory visits k + 1 points
     assert set(indices["outcome"]) == set(OUTCOMES) and set(indices["parameter"]) == set(UNCERTAIN)
     assert (indices["mu_star"] >= 0).all()

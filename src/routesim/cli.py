@@ -332,7 +332,12 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     parser.add_argument("--from-sweep", default=None, metavar="DIR",
                         help="skip the sweep: take the best parameters of a finished one (its "
                              "optimization_results.yaml), e.g. one run earlier with --no-write")
+    parser.add_argument("--agents", type=int, default=None,
+                        help="agents per run when re-scoring and reporting (default: the config's, 10,000)")
     args, overrides = parser.parse_known_args(argv)
+    if args.agents is not None and args.agents < 1:
+        parser.error(f"argument --agents: {args.agents} is too small; allowed: an integer >= 1")
+    scale = [f"population.n_enterprises={args.agents}"] if args.agents else []
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     if args.from_sweep:
         sweep_dir = Path(args.from_sweep).resolve()
@@ -360,7 +365,8 @@ def calibrate_main(argv: list[str] | None = None) -> None:
         print(f"routesim-calibrate: re-scoring the {len(finalists)} best trials over {args.seeds} seeds", flush=True)
         scored = []
         for job, sweep_loss, trial in finalists:
-            config = compose([*(f"{k}={v!r}" for k, v in trial.items()), f"end={horizon}", "output.plots=false"])
+            config = compose([*(f"{k}={v!r}" for k, v in trial.items()), f"end={horizon}", "output.plots=false",
+                              *scale])
             table = fit_table(simulate_seeds(config, args.seeds, first=SELECTION_SEEDS), fit_targets)
             loss = fit_loss(table, config.calibration.band_penalty)
             met = int(table["within_tolerance"].sum())
@@ -369,7 +375,7 @@ def calibrate_main(argv: list[str] | None = None) -> None:
             scored.append((-met, loss, job, trial))
         _, _, job, params = min(scored, key=lambda x: x[:2])
         print(f"routesim-calibrate: keeping trial {job}", flush=True)
-    config = compose([f"{k}={v!r}" for k, v in params.items()])
+    config = compose([*(f"{k}={v!r}" for k, v in params.items()), *scale])
     runs = simulate_seeds(config, args.seeds, first=REPORT_SEEDS)
     table = fit_table(runs, targets)
     table.to_csv(sweep_dir / "fit_table.csv", index=False)

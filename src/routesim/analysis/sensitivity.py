@@ -33,14 +33,19 @@ UNCERTAIN: dict[str, tuple[float, float]] = {
 OUTCOMES = ("frontier_revenue_2030_usd", "frontier_spend_share_2030")
 
 
-def outcomes(overrides: list[str], seed: int) -> dict[str, float]:
-    """Simulate one point and return the 2030 frontier outcomes."""
-    from routesim import compose, simulate
+def outcomes(point: dict[str, float], seed: int, base: tuple[str, ...] = ()) -> dict[str, float]:
+    """Simulate one point and return the 2030 frontier outcomes.
+
+    ``base`` (Hydra overrides) is composed once per process (``routesim.params.configure``);
+    the point's values are set on it, so a point costs a simulation, not a composition.
+    """
+    from routesim import simulate
+    from routesim.params import configure
     from routesim.workers import watch_parent
 
     watch_parent()  # in a joblib worker: end when the process that started it dies
 
-    res = simulate(compose([*overrides, f"seed={seed}", "output.plots=false"]))
+    res = simulate(configure({**point, "seed": seed, "output.plots": False}, base=list(base)))
     last_year = res.tiers[(res.tiers["tier"] == "frontier") & (res.tiers["month"] >= "2030-01-01")]
     all_2030 = res.tiers[res.tiers["month"] >= "2030-01-01"]["revenue_usd"].sum()
     revenue = float(last_year["revenue_usd"].sum())
@@ -49,15 +54,19 @@ def outcomes(overrides: list[str], seed: int) -> dict[str, float]:
 
 def morris_analysis(trajectories: int = 10, levels: int = 4, seed: int = 0, extra: list[str] | None = None,
                     n_jobs: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the Morris design; returns (indices per outcome and parameter, the sampled points)."""
+    """Run the Morris design; returns (indices per outcome and parameter, the sampled points).
+
+    ``extra``: Hydra overrides every point starts from (composed once), e.g. a scenario.
+    """
     from SALib.analyze import morris as analyze
     from SALib.sample import morris as sample
 
     names = list(UNCERTAIN)
     problem = {"num_vars": len(names), "names": names, "bounds": [list(UNCERTAIN[n]) for n in names]}
     points = sample.sample(problem, trajectories, num_levels=levels, seed=seed)
-    jobs = [[f"{n}={float(v)!r}" for n, v in zip(names, row, strict=True)] + list(extra or []) for row in points]
-    results = Parallel(n_jobs=n_jobs)(delayed(outcomes)(job, seed) for job in jobs)
+    base = tuple(extra or ())
+    jobs = [{n: float(v) for n, v in zip(names, row, strict=True)} for row in points]
+    results = Parallel(n_jobs=n_jobs)(delayed(outcomes)(job, seed, base) for job in jobs)
     frame = pd.concat([pd.DataFrame(points, columns=names), pd.DataFrame(results)], axis=1)
     rows = []
     for outcome in OUTCOMES:
