@@ -204,22 +204,24 @@ def _cost_range(cfg: Config, cat: object) -> tuple[float, float, float]:
     it enters, here the dearest of an everyday candidate (flagship-eligible, on offer) on an
     industry's mix of segments in any month.
     """
-    from routesim.workload import build_workload, segment_ability, success_probability
+    from routesim.workload import build_workload
 
     w = build_workload(cfg, cat)
-    on = cat.available
-    eligible = on & cat.flagship_eligible[None, :]
-    cheap, dear, reference = math.inf, 0.0, 0.0
-    for t in range(len(cat.months)):
-        wt = w.at(t)
-        cost = (wt.tokens_in[:, None] * cat.price_in[t] +
-                wt.tokens_out[:, None] * cat.output_tokens_multiplier[None, :] * cat.price_out[t]) / 1e6  # (K, M)
-        if on[t].any():
-            cheap, dear = min(cheap, float(cost[:, on[t]].min())), max(dear, float(cost[:, on[t]].max()))
-        if eligible[t].any():
-            p = success_probability(segment_ability(cat, wt, t), wt.difficulty, wt.success_slope)  # (K, M)
-            cost_im, success_im = w.segment_weight @ cost[:, eligible[t]], w.segment_weight @ p[:, eligible[t]]
-            reference = max(reference, float(np.max(cost_im / np.maximum(success_im, 1e-300))))
+    n_t = len(cat.months)
+    shift = np.zeros(n_t) if w.difficulty_shift is None else np.asarray(w.difficulty_shift, float)[:n_t]
+    difficulty = w.base_difficulty[None, :] + shift[:, None]  # (T, K)
+    scale = np.exp(w.tokens_difficulty_slope * (difficulty - w.family_mean[None, :]))
+    tokens_in, tokens_out = w.base_tokens_in * scale, w.base_tokens_out * scale  # (T, K)
+    cost = (tokens_in[:, :, None] * cat.price_in[:, None, :] + tokens_out[:, :, None]
+            * cat.output_tokens_multiplier[None, None, :] * cat.price_out[:, None, :]) / 1e6  # (T, K, M)
+    on = np.broadcast_to(cat.available[:, None, :], cost.shape)
+    cheap, dear = float(np.min(cost, where=on, initial=np.inf)), float(np.max(cost, where=on, initial=0.0))
+    ability = np.moveaxis(cat.skill_ability[w.segment_skill], 0, 1)  # (T, K, M)
+    success = special.expit(w.success_slope[None, :, None] * (ability - difficulty[:, :, None]))
+    cost_im = np.einsum("ik,tkm->tim", w.segment_weight, cost)
+    success_im = np.einsum("ik,tkm->tim", w.segment_weight, success)
+    eligible = np.broadcast_to((cat.available & cat.flagship_eligible[None, :])[:, None, :], cost_im.shape)
+    reference = float(np.max(cost_im / np.maximum(success_im, 1e-300), where=eligible, initial=0.0))
     return float(np.log10(cheap)), float(np.log10(dear)), float(np.log10(reference))
 
 
