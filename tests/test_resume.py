@@ -83,7 +83,8 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
 def test_failed_run_is_recorded_and_the_others_finish(tmp_path):
     sweep = tmp_path / "sweep"
     cmd = [ROUTESIM, "-m", "market=tiny", "population=tiny", "fitted=none", "end=2024-06", "seed=1,2",
-           "output.fail_for_testing=false,true", "output.plots=false", f"hydra.sweep.dir={sweep}"]
+           "output.fail_for_testing=false,true", "output.plots=false", "hydra/launcher=basic",
+           f"hydra.sweep.dir={sweep}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "sweep finished: 2/4 runs complete" in proc.stdout and "(2 failed; rerun" in proc.stdout
@@ -97,13 +98,13 @@ def test_failed_run_is_recorded_and_the_others_finish(tmp_path):
 def test_a_folder_of_another_configuration_is_not_reused(tmp_path):
     out = tmp_path / "run"
     first = subprocess.run([ROUTESIM, "market=tiny", "population=tiny", "fitted=none", "end=2024-03",
-                            f"hydra.run.dir={out}"], capture_output=True, text=True)
+                            "output.plots=false", f"hydra.run.dir={out}"], capture_output=True, text=True)
     assert first.returncode == 0
     again = subprocess.run([ROUTESIM, "market=tiny", "population=tiny", "fitted=none", "end=2024-03",
-                            f"hydra.run.dir={out}"], capture_output=True, text=True)
+                            "output.plots=false", f"hydra.run.dir={out}"], capture_output=True, text=True)
     assert again.returncode == 0 and "complete already" in again.stdout + again.stderr
     other = subprocess.run([ROUTESIM, "market=tiny", "population=tiny", "fitted=none", "end=2024-04",
-                            f"hydra.run.dir={out}"], capture_output=True, text=True)
+                            "output.plots=false", f"hydra.run.dir={out}"], capture_output=True, text=True)
     assert other.returncode == 2 and "different configuration" in other.stderr
 
 
