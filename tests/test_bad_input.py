@@ -71,7 +71,8 @@ case("config value", "fixed cost anchor 1e300",
      ["market.providers.labone.fixed_cost_usd_per_month.anchors[0].value"])
 # compounding beyond any market, each factor in range (preflight.check_scale)
 case("config value", "growth compounding to inf",
-     ["market=tiny", "population=tiny", "fitted=none", "demand.growth_per_month=1.0", "end=2099-12"],
+     ["market=tiny", "population=tiny", "fitted=none", "demand.growth_per_month=1.0",
+      "demand.long_run_growth_per_month=1.0", "end=2099-12"],  # the rate tapers to the long-run one
      ["demand.*growth*", "end"])
 case("config value", "rebound of falling prices",
      ["market=tiny", "population=tiny", "fitted=none", "demand.price_elasticity=5", "market.trends.start=2024-01",
