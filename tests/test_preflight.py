@@ -181,12 +181,15 @@ def test_tables_written_with_the_umask(tmp_path):
     assert not pd.Series(list(modes)).str.endswith(".tmp").any()
 
 
+# The child's own peak: VmHWM belongs to the memory image the child exec'd into, while Linux
+# carries ru_maxrss over from the forked parent (a large pytest process would set it).
 PEAK = """
-import resource, sys
+import re, sys
 from routesim import compose, simulate
 cfg = compose(sys.argv[1:])
 simulate(cfg)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+with open("/proc/self/status") as f:
+    print(int(re.search(r"VmHWM:\\s+(\\d+) kB", f.read()).group(1)) * 1024)
 """
 
 
