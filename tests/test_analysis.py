@@ -85,7 +85,8 @@ def test_analyze_end_to_end_on_a_small_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     cmd = [str(BIN / "routesim"), "+experiment=h1_frontier_revenue", "market=tiny", "population=tiny", "fitted=none",
            "end=2025-12", "experiment.hypotheses.0.start=2025-01", "experiment.hypotheses.0.end=2025-12",
-           "adoption.initial_share=0.5", "seed=range(0,5)", "output.plots=false", f"hydra.sweep.dir={sweep}"]
+           "adoption.initial_share=0.5", "seed=range(0,5)", "output.plots=false", "hydra/launcher=basic",
+           f"hydra.sweep.dir={sweep}"]  # in one process: worker processes are tested elsewhere
     assert subprocess.run(cmd, capture_output=True, text=True, timeout=600).returncode == 0
     (sweep / "3" / "run.json").unlink()  # a run that died before finishing
     (sweep / "4" / "market.parquet").write_bytes(b"not parquet")  # a corrupted table

@@ -77,8 +77,9 @@ def test_calibration_sweep_then_refit_from_it(tmp_path):
     """A small Optuna sweep writes a fit table per trial and the best parameters; the refit
     from that sweep (--from-sweep) writes the 10-seed-style report without touching conf/."""
     sweep = tmp_path / "cal"
-    proc = run("+calibrate=default", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.n_startup_trials=3",
-               "calibration.n_seeds=1", "population.n_enterprises=300", f"hydra.sweep.dir={sweep}")
+    proc = run("+calibrate=default", "hydra/launcher=basic", "hydra.sweeper.n_trials=3",  # trials in one process
+               "hydra.sweeper.sampler.n_startup_trials=3", "calibration.n_seeds=1", "population.n_enterprises=300",
+               f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr
     assert "sweep finished: 3/3 runs complete" in proc.stdout
     assert all((sweep / str(job) / "fit_table.csv").exists() for job in range(3))
