@@ -35,9 +35,9 @@ browser:  ## install Debian's chromium for the browser test, when it is missing
 	@test -x "$(CHROMIUM)" || { echo "installing chromium for the dashboard's browser test (apt-get)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: $(VENV)/.dev browser  ## install, then run lint and the test suite (not the slow tests)
+test: $(VENV)/.dev browser  ## install, then run lint and the test suite (not the slow tests; one worker per core)
 	$(BIN)/ruff check src tests benchmarks experiments
-	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+	$(BIN)/python -m pytest -n auto -m "not slow" $(ARGS)
 
 test-slow: $(VENV)/.dev  ## the slow and statistical tests only (installs the cluster launchers too)
 	$(BIN)/python -m pip install --quiet -e ".[dev,cluster]"
