@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,29 @@ def test_holm_matches_hand_computation():
     # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> running max
     np.testing.assert_allclose(holm(p), [0.03, 0.06, 0.06, 0.02])
     np.testing.assert_allclose(holm([0.5, 0.9]), [1.0, 1.0])
+
+
+def test_sign_flip_p_value_is_the_exact_share_of_sign_patterns():
+    """Up to 13 pairs every sign pattern is used: p is the share of the 2**n flipped means at
+    least as extreme as the observed one, counted here by hand."""
+    import itertools
+
+    diff = np.array([1.2, -0.3, 0.8, 2.1, 0.4, -0.1, 0.9])
+    means = np.array([(np.array(s) * diff).mean() for s in itertools.product([1, -1], repeat=len(diff))])
+    res = paired_test(diff, np.zeros_like(diff), "greater")
+    assert res.test == "sign-flip permutation"
+    assert res.p_value == pytest.approx((means >= diff.mean() - 1e-12).mean())
+    assert paired_test(-diff, np.zeros_like(diff), "less").p_value == pytest.approx(res.p_value)
+    assert paired_test(diff, np.zeros_like(diff), "less").p_value > 0.9
+    two = paired_test(diff, np.zeros_like(diff), "two-sided").p_value
+    assert two == pytest.approx((np.abs(means) >= abs(diff.mean()) - 1e-12).mean())
+
+
+def test_effect_is_reported_in_units_and_relative_to_the_control():
+    control = np.array([100.0, 120.0, 80.0, 110.0, 90.0])
+    res = paired_test(control * 0.9, control, "less")
+    assert res.control_mean == pytest.approx(100.0)
+    assert res.estimate == pytest.approx(-10.0) and res.relative == pytest.approx(-0.1)
 
 
 def test_identical_scenarios_are_rarely_significant():
@@ -47,12 +71,20 @@ def test_planted_effect_is_detected_and_covered():
     assert 0.88 <= covered / 200 <= 0.99  # nominal 95%
 
 
-def test_skewed_differences_use_wilcoxon():
-    from scipy import stats
+def test_censored_dates_compare_in_the_claimed_direction():
+    """Later break-evens in the treatment (some never within the horizon) support "greater"
+    and not "less"; with no event at all in either scenario there is nothing to test."""
+    from routesim.analysis.stats import censored_test
 
-    q = (np.arange(30) + 0.5) / 30
-    assert paired_test(stats.lognorm.ppf(q, 1.5), np.zeros(30), "greater").test == "wilcoxon"
-    assert paired_test(stats.norm.ppf(q, 1, 1), np.zeros(30), "greater").test == "paired t"
+    later = np.array([60, 70, 80, 75, 65, np.nan, np.nan, np.nan])
+    earlier = np.array([10, 12, 14, 16, 18, 20, 22, 90])  # 90 > horizon: censored
+    res = censored_test(later, earlier, horizon=83, alternative="greater")
+    assert res.test == "log-rank" and res.p_value < 0.01
+    assert (res.events_treatment, res.events_control) == (5, 7)
+    assert censored_test(later, earlier, horizon=83, alternative="less").p_value > 0.99
+    assert res.median_control == 16 and res.median_treatment == 75  # S falls to 4/8 at 16 and at 75
+    none = censored_test(np.full(4, np.nan), np.full(4, np.nan), horizon=83, alternative="greater")
+    assert none.test == "none within the horizon" and none.p_value == 1.0 and np.isinf(none.median_control)
 
 
 def synthetic_sweep(effect: float, seeds: int = 12) -> Sweep:
@@ -81,6 +113,61 @@ def test_evaluate_pairs_by_seed_and_gives_verdicts():
     assert higher["verdict"] == "rejected"
 
 
+def labs_sweep(seeds: int = 6) -> Sweep:
+    """Two labs; routing (status_quo) halves OpenAI's revenue and takes 20% of its calls, and
+    leaves Anthropic's revenue and calls as they are."""
+    rng = np.random.default_rng(5)
+    runs, providers = [], []
+    months = pd.date_range("2029-01-01", periods=2, freq="MS")
+    for s in range(seeds):
+        level = rng.uniform(50, 150)
+        for j, scenario in enumerate(("status_quo", "no_routing")):
+            run = 2 * s + j
+            runs.append({"run": run, "scenario": scenario, "seed": s, "overrides": "", "path": ""})
+            routed = scenario == "status_quo"
+            for m in months:
+                providers.append({"run": run, "month": m, "provider": "openai",
+                                  "revenue_usd": level * (0.5 if routed else 1.0),
+                                  "usage_share": 0.4 * (0.8 if routed else 1.0)})
+                providers.append({"run": run, "month": m, "provider": "anthropic", "revenue_usd": level,
+                                  "usage_share": 0.3})
+    return Sweep(runs=pd.DataFrame(runs), tables={"providers": pd.DataFrame(providers)})
+
+
+def test_claims_per_lab_and_for_two_labs_together_in_log_points():
+    """Delta ln revenue - Delta ln usage share, per lab and summed over both labs per month."""
+    base = {"table": "providers", "column": "log(revenue_usd) - log(usage_share)", "unit": "ln points",
+            "treatment": "status_quo", "control": "no_routing", "alternative": "less"}
+    specs = [{**base, "id": "openai", "filter": {"provider": "openai"}},
+             {**base, "id": "anthropic", "filter": {"provider": "anthropic"}},
+             {**base, "id": "both", "filter": {"provider": ["openai", "anthropic"]}, "combine": "sum"}]
+    table = evaluate(labs_sweep(), specs, 0.05).set_index("hypothesis")
+    assert table.loc["openai", "estimate"] == pytest.approx(np.log(0.5) - np.log(0.8))
+    assert table.loc["openai", "relative"] == pytest.approx(0.5 / 0.8 - 1)  # a difference of logs, as a fraction
+    assert table.loc["anthropic", "estimate"] == pytest.approx(0.0, abs=1e-12)
+    # together: revenue 1.5 of 2 levels, calls 0.62 of 0.7
+    assert table.loc["both", "estimate"] == pytest.approx(np.log(1.5 / 2) - np.log(0.62 / 0.7))
+    assert table.loc["openai", "verdict"] == "supported" and table.loc["anthropic", "verdict"] != "supported"
+    # Holm over the three claims: each adjusted p is at least its own and at most 3 times it
+    assert (table["p_adjusted"] >= table["p"]).all() and (table["p_adjusted"] <= 3 * table["p"] + 1e-12).all()
+
+
+def test_spec_hash_is_the_same_from_hydra_and_from_a_run_and_moves_with_an_edit():
+    import dataclasses
+
+    from routesim import compose
+    from routesim.analysis.hypotheses import spec_hash
+
+    cfg = compose(["+experiment=h2_revenue_vs_token_share"])
+    from_run = dataclasses.asdict(cfg)["experiment"]  # what run.json stores
+    hydra_side = {"name": "h2_revenue_vs_token_share", "alpha": 0.05,
+                  "hypotheses": [{k: v for k, v in h.items() if v not in ("", None, {})}
+                                 for h in from_run["hypotheses"]]}  # defaults left out, as in the YAML
+    assert spec_hash(from_run) == spec_hash(hydra_side)
+    edited = {**from_run, "hypotheses": [{**from_run["hypotheses"][0], "end": "2030-06"}, *from_run["hypotheses"][1:]]}
+    assert spec_hash(edited) != spec_hash(from_run)
+
+
 def test_analyze_end_to_end_on_a_small_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     cmd = [str(BIN / "routesim"), "+experiment=h1_frontier_revenue", "market=tiny", "population=tiny", "fitted=none",
@@ -101,12 +188,32 @@ def test_analyze_end_to_end_on_a_small_sweep(tmp_path):
     assert {"scenario", "seed", "run"} <= set(stacked.columns) and stacked["run"].nunique() == 8
     report = (out / "report.md").read_text()
     assert "H1a" in report and "Broken runs" in report and "routesim-analyze" in report
+    assert "USD per frontier call" in report and "% of control" in report
+    started = json.loads((sweep / "experiment.json").read_text())["hash"]  # recorded when the sweep began
+    assert f"Claims spec hash `{started}` (the same as at the sweep's start)" in report
+    assert (table["spec_hash"] == started).all()
+    assert "'seed=range(0,5)'" in report  # the reproduce line runs in bash as written
     assert len(load_sweep(sweep).broken) == 2
     # the H1 notebook executes headless on this sweep (CI runs it at small scale)
     run = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "experiments" / "run_notebooks.py"),
                           "h1_frontier_revenue", "--sweep", str(sweep)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert (out / "h1_frontier_revenue.html").stat().st_size > 50_000  # tables and figures inside
+
+
+def test_a_sweep_without_claims_gets_a_readable_empty_claims_table(tmp_path):
+    from routesim.analysis.report import analyze
+
+    sweep = tmp_path / "sweep"
+    cmd = [str(BIN / "routesim"), "-m", "market=tiny", "population=tiny", "fitted=none", "end=2024-06",
+           "seed=0,1", "output.plots=false", f"hydra.sweep.dir={sweep}"]
+    assert subprocess.run(cmd, capture_output=True, text=True, timeout=600).returncode == 0
+    assert not (sweep / "experiment.json").exists()
+    analyze(sweep, plots=False)
+    table = pd.read_csv(sweep / "analysis" / "hypotheses.csv")
+    assert table.empty and {"hypothesis", "estimate", "p_adjusted", "verdict", "unit"} <= set(table.columns)
+    report = (sweep / "analysis" / "report.md").read_text()
+    assert report.startswith("# sweep without an experiment") and "tests no claim" in report
 
 
 def test_broken_runs_are_listed_and_duplicates_refused(tmp_path):
@@ -151,6 +258,25 @@ def test_broken_runs_are_listed_and_duplicates_refused(tmp_path):
     shutil.copytree(good[1], tmp_path / "copy_of_1")
     with pytest.raises(DuplicateRunsError, match="(copy_of_1 and 1|1 and copy_of_1) are the same run"):
         load_sweep(tmp_path)
+
+
+@pytest.mark.slow
+def test_status_quo_against_itself_rejects_at_about_alpha():
+    """A/A: 200 disjoint sets of 8 seeds against 8 other seeds, the same scenario on both sides
+    (total spend of a small market over 2024). The paired test must reject at about alpha: the
+    count of rejections lies inside the binomial 95% band around 5% of 200."""
+    from scipy import stats
+
+    from routesim import compose, simulate
+    from routesim.params import configure
+
+    base = compose(["market=tiny", "population=tiny", "fitted=none", "end=2024-12"])
+    sets, n, alpha = 200, 8, 0.05
+    spend = np.array([simulate(configure({"seed": s}, base)).market["total_spend_usd"].sum()
+                      for s in range(sets * 2 * n)]).reshape(sets, 2, n)
+    rejections = sum(paired_test(a, b, "two-sided", seed=j).p_value < alpha for j, (a, b) in enumerate(spend))
+    low, high = stats.binom.interval(0.95, sets, alpha)
+    assert low <= rejections <= high, (rejections, low, high)
 
 
 @pytest.mark.slow

@@ -90,8 +90,34 @@ class OutputGuard(Callback):
         self._check(config, "hydra.run.dir")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """A sweep: check ``hydra.sweep.dir`` (job folders are numbered inside it)."""
+        """A sweep: check ``hydra.sweep.dir`` and record its claims (:func:`record_claims`).
+
+        Job folders are numbered inside the sweep folder.
+        """
         self._check(config, "hydra.sweep.dir")
+        record_claims(config)
+
+
+def record_claims(config: DictConfig) -> Path | None:
+    """Write the sweep's claims and their hash to ``<sweep dir>/experiment.json`` when it starts.
+
+    The first record stays: a sweep resumed after its claims were edited keeps the hash it
+    started with, and ``routesim-analyze`` reports the difference.
+    """
+    from routesim.analysis.hypotheses import spec_hash
+    from routesim.results import EXPERIMENT_FILE, atomic_write
+
+    experiment = OmegaConf.select(config, "experiment", default=None)
+    if experiment is None or not experiment.get("hypotheses"):
+        return None
+    path = Path(str(config.hydra.sweep.dir)) / EXPERIMENT_FILE
+    if path.exists():
+        return path
+    spec = OmegaConf.to_container(experiment, resolve=True)
+    record = {"hash": spec_hash(spec), "experiment": spec}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=2) + "\n"))
+    return path
 
 
 class SweepSummary(Callback):

@@ -854,23 +854,32 @@ class CalibrationConfig:
 
 ALTERNATIVES: tuple[str, ...] = ("less", "greater", "two-sided")
 AGGREGATES: tuple[str, ...] = ("mean", "sum", "last")
+CLAIM_KINDS: tuple[str, ...] = ("paired", "censored")
+COMBINES: tuple[str, ...] = ("", "sum")
 
 
 @dataclass
 class HypothesisSpec:
-    """One testable claim: a run-level metric compared between two scenarios, paired by seed.
+    """One testable claim, compared between two scenarios.
 
-    The metric is ``column`` (a column of ``table`` or an expression of its columns, e.g.
-    ``revenue_share - token_share``) on the rows matching ``filter``, aggregated over the
-    months ``start`` .. ``end``. The test asks whether treatment minus control is
-    ``alternative`` (less / greater / two-sided) than zero.
+    ``kind: paired``: the metric is ``column`` (a column of ``table`` or an expression of its
+    columns, e.g. ``log(revenue_usd) - log(usage_share)``) on the rows matching ``filter`` (a
+    value or a list of values per key; ``combine: sum`` adds the matching rows of a month up
+    before the expression), aggregated over the months ``start`` .. ``end``; the test asks
+    whether treatment minus control, over runs sharing a seed, is ``alternative`` (less /
+    greater / two-sided) than zero. ``kind: censored``: ``column`` is a date of the runs
+    table (``break_even_<provider>``), possibly beyond the horizon; ``alternative: greater``
+    claims the treatment's dates come later. ``unit`` names the metric's unit in reports.
     """
 
     id: str = MISSING
     claim: str = ""
+    kind: str = "paired"
     table: str = "market"
     column: str = MISSING
-    filter: dict[str, str] = field(default_factory=dict)
+    unit: str = ""
+    filter: dict[str, Any] = field(default_factory=dict)
+    combine: str = ""
     start: str | None = None
     end: str | None = None
     aggregate: str = "mean"
@@ -894,7 +903,12 @@ class ExperimentConfig:
         _check_range("experiment.alpha", self.alpha, 0.0, 1.0, low_open=True)
         for j, h in enumerate(self.hypotheses):
             key = f"experiment.hypotheses[{j}] ({h.id})"
-            _check_choice(f"{key}.table", h.table, TABLES)
+            _check_choice(f"{key}.kind", h.kind, CLAIM_KINDS)
+            _check_choice(f"{key}.table", h.table, ("runs",) if h.kind == "censored" else TABLES)
+            _check_choice(f"{key}.combine", h.combine, COMBINES)
+            if h.kind == "censored" and not h.column.startswith("break_even_"):
+                raise ConfigError(f"{key}.column = {h.column!r}: a censored claim compares a date of the runs "
+                                  "table; allowed: break_even_<provider>.")
             _check_choice(f"{key}.aggregate", h.aggregate, AGGREGATES)
             _check_choice(f"{key}.alternative", h.alternative, ALTERNATIVES)
             for name in ("start", "end"):

@@ -24,6 +24,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {"providers": ("month", "provider", "or
                                           "models": ("month", "model", "provider", "tier"),
                                           "tiers": ("month", "tier"), "enterprises": ("month",), "market": ("month",)}
 RUN_FILE = "run.json"
+EXPERIMENT_FILE = "experiment.json"  # a sweep's claims and their hash, written when it starts
 
 
 @dataclass

@@ -3,53 +3,117 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from routesim.analysis.hypotheses import evaluate
+from routesim.analysis.hypotheses import COLUMNS, by_year, evaluate, spec_hash
 from routesim.analysis.plots import SWEEP_PLOTS
 from routesim.analysis.sweep import DuplicateRunsError, Sweep, load_sweep
-from routesim.results import atomic_write
+from routesim.results import EXPERIMENT_FILE, atomic_write
 
 WORDS = {"less": "lower", "greater": "higher", "two-sided": "different"}
+WORDS_CENSORED = {"less": "earlier", "greater": "later", "two-sided": "different"}
+
+
+def human(value: float, unit: str = "") -> str:
+    """A number as a reader wants it: USD in $ with B/M/k, the rest to 4 significant figures."""
+    if value is None or not np.isfinite(value):
+        return "n/a" if value is None or np.isnan(value) else ("never" if value > 0 else "-inf")
+    if unit.startswith("USD"):
+        for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= scale:
+                return f"{'-' if value < 0 else ''}${abs(value) / scale:,.3g}{suffix}"
+        return f"{'-' if value < 0 else ''}${abs(value):.3g}"
+    if abs(value) >= 1e6:
+        return f"{value:.3e}"
+    return f"{value:,.4g}"
 
 
 def paragraph(row: pd.Series) -> str:
-    """The result of one hypothesis in plain words."""
+    """The result of one claim in plain words, with units, the control's level and the % change."""
+    head = f"**{row['hypothesis']}** — {row['claim']}"
     if row["verdict"] == "no data":
-        return f"**{row['hypothesis']}** ({row['claim']}): the sweep has no paired runs for {row['comparison']}."
-    direction = WORDS[row["alternative"]]
-    return (f"**{row['hypothesis']}** — {row['claim']} Metric `{row['metric']}`, {row['comparison']} over "
-            f"{row['n']} seeds: mean difference {row['estimate']:.4g} (95% CI {row['ci_low']:.4g} to "
-            f"{row['ci_high']:.4g}; effect size d_z = {row['effect_size']:.2f}), {row['test']} test, "
-            f"p = {row['p']:.3g}, Holm-adjusted p = {row['p_adjusted']:.3g}. The claim that the treatment is "
-            f"{direction} is **{row['verdict']}** at alpha = {row['alpha']}.")
+        return f"{head} The sweep has no paired runs for {row['comparison']} ({row['test']})."
+    unit = row.get("unit") or ""
+    if str(unit).startswith("ln"):  # a difference of logs: exp(estimate) - 1 is the relative change
+        pct = f"a factor of {1 + row['relative']:.4f}" if pd.notna(row.get("relative")) else ""
+    else:
+        pct = f"{row['relative']:+.1%} of the control" if pd.notna(row.get("relative")) else "control level 0"
+    if row.get("kind") == "censored":
+        return (f"{head} Metric `{row['metric']}` ({unit}), {row['comparison']} over {row['n']} runs each: "
+                f"the control reaches it in {row['control_mean']:.0%} of runs, the treatment "
+                f"{row['control_mean'] + row['estimate']:.0%} ({row['estimate']:+.0%} points). {row['test']} "
+                f"test p = {row['p']:.3g}, Holm-adjusted p = {row['p_adjusted']:.3g} across the report's "
+                f"claims. The claim that the treatment's dates are {WORDS_CENSORED[row['alternative']]} is "
+                f"**{row['verdict']}** at alpha = {row['alpha']}.")
+    return (f"{head} Metric `{row['metric']}` in {unit or 'its own unit'}, {row['comparison']} over {row['n']} "
+            f"paired seeds: the control averages {human(row['control_mean'], unit)}; the treatment differs by "
+            f"{human(row['estimate'], unit)} ({pct}; 95% CI {human(row['ci_low'], unit)} to "
+            f"{human(row['ci_high'], unit)}; d_z = {row['effect_size']:.2f}). {row['test']} test p = {row['p']:.3g}, "
+            f"Holm-adjusted p = {row['p_adjusted']:.3g} across the report's claims. The claim that the treatment "
+            f"is {WORDS[row['alternative']]} is **{row['verdict']}** at alpha = {row['alpha']}.")
 
 
-def write_report(sweep: Sweep, table: pd.DataFrame, out: Path, command: str) -> Path:
-    """report.md with the hypothesis table, one paragraph each, figures and the command."""
-    lines = [f"# {sweep.experiment.get('name') or 'Sweep'}: results", "",
+def claims_markdown(table: pd.DataFrame) -> str:
+    """The claims table for a report: units, control level, effect, % change, interval, p, verdict."""
+    shown = pd.DataFrame({
+        "claim": table["hypothesis"], "metric [unit]": table["metric"] + " [" + table["unit"].fillna("") + "]",
+        "control": [human(v, u) for v, u in zip(table["control_mean"], table["unit"].fillna(""), strict=True)],
+        "effect": [human(v, u) for v, u in zip(table["estimate"], table["unit"].fillna(""), strict=True)],
+        "% of control": [f"{v:+.1%}" if pd.notna(v) else "" for v in table["relative"]],
+        "95% CI": [f"{human(lo, u)} to {human(hi, u)}" if pd.notna(lo) else ""
+                   for lo, hi, u in zip(table["ci_low"], table["ci_high"], table["unit"].fillna(""), strict=True)],
+        "test": table["test"], "Holm p": [f"{p:.3g}" if pd.notna(p) else "" for p in table["p_adjusted"]],
+        "verdict": table["verdict"], "n": table["n"]})
+    return shown.to_markdown(index=False)
+
+
+def write_report(sweep: Sweep, table: pd.DataFrame, out: Path, command: str, spec: dict | None = None,
+                 figures: list[str] | None = None) -> Path:
+    """report.md: the claims with units and verdicts, one paragraph each, figures, spec hash, command."""
+    spec = spec or {}
+    title = sweep.experiment.get("name") or "sweep without an experiment"
+    lines = [f"# {title}", "",
              f"{len(sweep.runs)} runs ({', '.join(sorted(sweep.runs['scenario'].dropna().unique()))}; "
              f"seeds {sweep.runs['seed'].min()}-{sweep.runs['seed'].max()}).", ""]
+    if spec.get("hash"):
+        lines += [f"Claims spec hash `{spec['hash']}`" + (
+            f"; **at the sweep's start it was `{spec['started']}`: the claims were edited after the sweep began**"
+            if spec.get("started") and spec["started"] != spec["hash"] else
+            " (the same as at the sweep's start)" if spec.get("started") else
+            " (no hash was recorded at the sweep's start)") + ".", ""]
+    if spec.get("mixed"):
+        lines += [f"**The runs carry {spec['mixed']} different claim specs**; the first run's is tested.", ""]
     if sweep.broken:
         lines += ["Broken runs, skipped:", ""] + [f"- `{f}`: {why}" for f, why in sweep.broken] + [""]
     if len(table):
-        cols = ["hypothesis", "metric", "comparison", "estimate", "ci_low", "ci_high", "p", "p_adjusted", "verdict",
-                "n"]
-        lines += ["## Hypotheses", "", table[cols].to_markdown(index=False, floatfmt=".4g"), ""]
+        lines += ["## Claims", "", claims_markdown(table), ""]
         for _, r in table.iterrows():
             lines += [paragraph(r), ""]
-    lines += ["## Figures", ""] + [f"![{name}]({name}.png)" for name in SWEEP_PLOTS] + [""]
+            if r.get("kind") == "censored":
+                spec_row = next(h for h in sweep.experiment["hypotheses"] if h["id"] == r["hypothesis"])
+                shares = by_year(sweep, spec_row)
+                lines += [f"Share of runs whose `{spec_row['column']}` falls by the end of each year:", "",
+                          shares.to_markdown(floatfmt=".2f"), ""]
+    else:
+        lines += ["This sweep tests no claim (it was not started with `+experiment=...`).", ""]
+    figures = list(SWEEP_PLOTS) if figures is None else figures
+    if figures:
+        lines += ["## Figures", ""] + [f"![{name}]({name}.png)" for name in figures] + [""]
     lines += ["## Reproduce", "", "```bash", command, "```", ""]
     path = out / "report.md"
     atomic_write(path, lambda p: p.write_text("\n".join(lines)))
     return path
 
 
-def analyze(sweep_dir: Path, out: Path | None = None, alpha: float | None = None) -> pd.DataFrame:
-    """Stack, test, plot and report a sweep; returns the hypothesis table."""
+def analyze(sweep_dir: Path, out: Path | None = None, alpha: float | None = None, plots: bool = True
+            ) -> pd.DataFrame:
+    """Stack, test, plot (unless ``plots`` is false) and report a sweep; returns the claims table."""
     out = out or sweep_dir / "analysis"
     out.mkdir(parents=True, exist_ok=True)
     sweep = load_sweep(sweep_dir, progress=sys.stderr.isatty())
@@ -63,16 +127,40 @@ def analyze(sweep_dir: Path, out: Path | None = None, alpha: float | None = None
         atomic_write(out / "broken_runs.csv",
                      lambda p: pd.DataFrame(sweep.broken, columns=["folder", "reason"]).to_csv(p, index=False))
     hypotheses = sweep.experiment.get("hypotheses", [])
-    table = evaluate(sweep, hypotheses, alpha or sweep.experiment.get("alpha", 0.05)) if hypotheses else pd.DataFrame()
+    table = (evaluate(sweep, hypotheses, alpha or sweep.experiment.get("alpha", 0.05)) if hypotheses
+             else pd.DataFrame(columns=COLUMNS))
+    spec = spec_record(sweep, sweep_dir)
+    table["spec_hash"] = spec.get("hash", "")
     atomic_write(out / "hypotheses.csv", lambda p: table.to_csv(p, index=False))
-    for name, plot in SWEEP_PLOTS.items():
+    for name, plot in SWEEP_PLOTS.items() if plots else ():
         plot(sweep).savefig(out / f"{name}.png", dpi=110)
-    command = "routesim " + " ".join(_sweep_overrides(sweep_dir)) + f"\nroutesim-analyze {sweep_dir}"
-    write_report(sweep, table, out, command)
+    command = (" ".join(shlex.quote(a) for a in ["routesim", *_sweep_overrides(sweep_dir)])
+               + f"\nroutesim-analyze {shlex.quote(str(sweep_dir))}")
+    write_report(sweep, table, out, command, spec, figures=list(SWEEP_PLOTS) if plots else [])
     supported = int((table.get("verdict", pd.Series(dtype=str)) == "supported").sum())
     print(f"routesim-analyze: {len(sweep.runs)} runs, {len(sweep.broken)} broken, {len(table)} hypotheses "
           f"({supported} supported); wrote {out}")
     return table
+
+
+def spec_record(sweep: Sweep, sweep_dir: Path) -> dict:
+    """The claims' hash now and at the sweep's start, and how many different specs the runs carry.
+
+    The start's hash is in ``experiment.json``, written by the launcher callback.
+    """
+    if not sweep.experiment.get("hypotheses"):
+        return {}
+    record = {"hash": spec_hash(sweep.experiment)}
+    started = sweep_dir / EXPERIMENT_FILE
+    if started.is_file():
+        try:
+            record["started"] = json.loads(started.read_text()).get("hash")
+        except (json.JSONDecodeError, AttributeError):
+            record["started"] = "unreadable"
+    hashes = set(sweep.runs.get("spec_hash", pd.Series(dtype=str)).dropna())
+    if len(hashes) > 1:
+        record["mixed"] = len(hashes)
+    return record
 
 
 def _sweep_overrides(sweep_dir: Path) -> list[str]:

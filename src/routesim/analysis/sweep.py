@@ -86,6 +86,11 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
         run = {"run": i, "scenario": meta.get("scenario"), "seed": meta.get("seed"),
                "overrides": _other_overrides(meta),
                "path": str(folder)}
+        claims = meta.get("config", {}).get("experiment", {})
+        if claims.get("hypotheses"):
+            from routesim.analysis.hypotheses import spec_hash  # local: hypotheses imports this module
+
+            run["spec_hash"] = spec_hash(claims)
         for provider, info in meta.get("break_even", {}).items():
             run[f"break_even_{provider}"] = info.get("month")
         rows.append(run)
