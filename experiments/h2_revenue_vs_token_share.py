@@ -1,8 +1,10 @@
 # %% [markdown]
-# # H2: does routing hit frontier revenue share harder than token share?
+# # H2: does routing cut a lab's revenue by more than its share of calls?
 #
-# The article says routing affects revenue rather than market share. The metric is the
-# frontier tier's revenue share minus its token share; the claim is that routing lowers it.
+# The article says routing affects revenue rather than market share: a lab can keep its
+# customers and its usage share while its revenue falls. Per lab (OpenAI, Anthropic, the two
+# together), the claim is Delta ln revenue < Delta ln usage share in 2029-2030: the paired
+# difference of ln(revenue) - ln(share of calls) is negative.
 # Reads the newest sweep of `routesim +experiment=h2_revenue_vs_token_share` (or `ROUTESIM_SWEEP`) through the
 # public API; runs no simulation of its own.
 
@@ -19,6 +21,23 @@ print(f"{len(sweep.runs)} runs; broken: {len(sweep.broken)}")
 
 # %%
 claims_table(sweep)
+
+# %% [markdown]
+# The two parts of each lab's metric, routing minus no routing (mean over seeds, ln points):
+# revenue and usage share separately.
+
+# %%
+from routesim.analysis.hypotheses import run_metric  # noqa: E402
+
+parts = {}
+for lab in ("openai", "anthropic"):
+    for part in ("revenue_usd", "usage_share"):
+        spec = {"table": "providers", "column": f"log({part})", "filter": {"provider": lab},
+                "start": "2029-01", "end": "2030-12"}
+        metric = sweep.runs.set_index("run").join(run_metric(sweep, spec).rename("m"))
+        by = metric.groupby("scenario")["m"].mean()
+        parts[(lab, f"Delta ln {part}")] = by["status_quo"] - by["no_routing"]
+{k: round(float(v), 4) for k, v in parts.items()}
 
 # %%
 sweep_tier_shares(sweep.tables['tiers'])

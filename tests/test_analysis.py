@@ -289,7 +289,12 @@ def test_every_experiment_runs_and_analyzes(tmp_path):
         assert subprocess.run(cmd, capture_output=True, text=True, timeout=900).returncode == 0, exp
         proc = subprocess.run([str(BIN / "routesim-analyze"), str(sweep)], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
-        assert len(pd.read_csv(sweep / "analysis" / "hypotheses.csv")) >= 1
+        table = pd.read_csv(sweep / "analysis" / "hypotheses.csv")
+        assert len(table) >= 1 and table["unit"].notna().all() and table["spec_hash"].notna().all(), exp
+        if {"status_quo", "no_routing"} <= set(load_sweep(sweep).runs["scenario"]):  # where the revenue went
+            for lab in ("openai", "anthropic"):
+                parts = pd.read_csv(sweep / "analysis" / f"attribution_{lab}.csv", index_col="year")
+                assert list(parts.index) == list(range(2024, 2031)), exp
 
 
 def test_morris_sensitivity_indices_and_plot():

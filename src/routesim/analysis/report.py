@@ -74,7 +74,7 @@ def claims_markdown(table: pd.DataFrame) -> str:
 
 
 def write_report(sweep: Sweep, table: pd.DataFrame, out: Path, command: str, spec: dict | None = None,
-                 figures: list[str] | None = None) -> Path:
+                 figures: list[str] | None = None, attributed: dict[str, pd.DataFrame] | None = None) -> Path:
     """report.md: the claims with units and verdicts, one paragraph each, figures, spec hash, command."""
     spec = spec or {}
     title = sweep.experiment.get("name") or "sweep without an experiment"
@@ -102,6 +102,15 @@ def write_report(sweep: Sweep, table: pd.DataFrame, out: Path, command: str, spe
                           shares.to_markdown(floatfmt=".2f"), ""]
     else:
         lines += ["This sweep tests no claim (it was not started with `+experiment=...`).", ""]
+    if attributed:
+        lines += ["## Where the labs' revenue went", "",
+                  "Routing's effect on each lab's revenue (status_quo minus no_routing, paired by seed, mean "
+                  "over seeds; USD millions a year), split into parts that add up to it "
+                  "(`routesim.analysis.attribution`).", ""]
+        for lab, frame in attributed.items():
+            lines += [f"**{lab}**", "", (frame / 1e6).to_markdown(floatfmt=",.0f"), ""]
+        if figures is None or figures:
+            lines += ["![attribution](attribution.png)", ""]
     figures = list(SWEEP_PLOTS) if figures is None else figures
     if figures:
         lines += ["## Figures", ""] + [f"![{name}]({name}.png)" for name in figures] + [""]
@@ -134,13 +143,37 @@ def analyze(sweep_dir: Path, out: Path | None = None, alpha: float | None = None
     atomic_write(out / "hypotheses.csv", lambda p: table.to_csv(p, index=False))
     for name, plot in SWEEP_PLOTS.items() if plots else ():
         plot(sweep).savefig(out / f"{name}.png", dpi=110)
+    attributed = write_attribution(sweep, out, plots)
     command = (" ".join(shlex.quote(a) for a in ["routesim", *_sweep_overrides(sweep_dir)])
                + f"\nroutesim-analyze {shlex.quote(str(sweep_dir))}")
-    write_report(sweep, table, out, command, spec, figures=list(SWEEP_PLOTS) if plots else [])
+    write_report(sweep, table, out, command, spec, figures=list(SWEEP_PLOTS) if plots else [],
+                 attributed=attributed)
     supported = int((table.get("verdict", pd.Series(dtype=str)) == "supported").sum())
     print(f"routesim-analyze: {len(sweep.runs)} runs, {len(sweep.broken)} broken, {len(table)} hypotheses "
           f"({supported} supported); wrote {out}")
     return table
+
+
+def write_attribution(sweep: Sweep, out: Path, plot: bool = True) -> dict[str, pd.DataFrame]:
+    """For a sweep with status_quo and no_routing runs: where OpenAI's and Anthropic's revenue went.
+
+    Writes ``attribution_<lab>.csv`` (USD per year, mean over seeds) and ``attribution.png``;
+    returns the tables (none when the sweep lacks the pair or the labs).
+    """
+    from routesim.analysis.attribution import attribution, waterfall
+
+    scenarios = set(sweep.runs["scenario"])
+    if not {"status_quo", "no_routing"} <= scenarios or "models" not in sweep.tables:
+        return {}
+    labs = [lab for lab in ("openai", "anthropic") if lab in set(sweep.tables["models"]["provider"])]
+    tables = {lab: attribution(sweep, lab) for lab in labs}
+    for lab, frame in tables.items():
+        atomic_write(out / f"attribution_{lab}.csv", lambda p, f=frame: f.to_csv(p))
+    if plot and tables:
+        seeds = sweep.runs.loc[sweep.runs["scenario"] == "status_quo", "seed"].nunique()
+        fig = waterfall(tables, subtitle=f"status_quo minus no_routing, mean over {seeds} paired seeds")
+        fig.savefig(out / "attribution.png", dpi=110)
+    return tables
 
 
 def spec_record(sweep: Sweep, sweep_dir: Path) -> dict:
