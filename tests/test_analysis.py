@@ -152,6 +152,36 @@ def test_claims_per_lab_and_for_two_labs_together_in_log_points():
     assert (table["p_adjusted"] >= table["p"]).all() and (table["p_adjusted"] <= 3 * table["p"] + 1e-12).all()
 
 
+def test_across_members_the_members_are_the_units_and_the_variance_splits():
+    """Five members with effects a = -1, 0, 1, 2, 3 and seed noise +-s: 3 of 5 above zero;
+    parameter variance var(a) - s^2/3 (one-way random effects) against seed variance 4 s^2/3."""
+    from routesim.analysis.hypotheses import across_members
+
+    effects, noise, rows = [-1.0, 0.0, 1.0, 2.0, 3.0], 0.5 * np.array([-1, 1, -1, 1]), []
+    for k, a in enumerate(effects):
+        for s, e in enumerate(noise):
+            rows.append({"member": k, "seed": s, "treatment": 10 + a + e, "control": 10.0})
+    paired = pd.DataFrame(rows)
+    out = across_members(paired, "greater")
+    assert out["members"] == 5 and out["members_holding"] == pytest.approx(3 / 5)
+    parameter, seed = np.var(effects, ddof=1) - 0.25 / 3, 0.25 * 4 / 3
+    assert out["parameter_variance_share"] == pytest.approx(parameter / (parameter + seed))
+    assert out["member_p10"] == pytest.approx(np.quantile(effects, 0.1))
+    same = paired.assign(treatment=10 + np.tile(noise, 5))  # no member differs: all seed noise
+    assert across_members(same, "greater")["parameter_variance_share"] == 0.0
+    runs = pd.DataFrame([{"run": 2 * j + i, "scenario": sc, "seed": r["seed"], "member": r["member"],
+                          "overrides": f"fitted.member={r['member']}", "path": ""}
+                         for j, r in enumerate(rows) for i, sc in enumerate(("status_quo", "no_routing"))])
+    market = pd.DataFrame([{"run": 2 * j + i, "month": pd.Timestamp("2030-01-01"),
+                            "x": r["treatment"] if i == 0 else r["control"]}
+                           for j, r in enumerate(rows) for i in range(2)])
+    spec = {"id": "E", "table": "market", "column": "x", "treatment": "status_quo", "control": "no_routing",
+            "alternative": "greater"}
+    row = evaluate(Sweep(runs=runs, tables={"market": market}), [spec], 0.05).iloc[0]
+    assert row["n"] == 5 and row["test"] == "sign-flip permutation over members"
+    assert row["estimate"] == pytest.approx(np.mean(effects)) and row["members_holding"] == pytest.approx(0.6)
+
+
 def test_spec_hash_is_the_same_from_hydra_and_from_a_run_and_moves_with_an_edit():
     import dataclasses
 

@@ -1,5 +1,5 @@
-"""The same sweep through every launcher gives bit-identical tables (slow: starts Ray and
-submitit workers). Needs the `cluster` extra, which `make test-slow` installs.
+"""The same sweep (over ensemble members) through every launcher gives bit-identical tables
+(slow: starts Ray and submitit workers). Needs the `cluster` extra, which `make test-slow` installs.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import pytest
 from routesim.results import TABLES
 
 ROUTESIM = str(Path(sys.executable).parent / "routesim")
-SWEEP = ["-m", "market=tiny", "population=tiny", "fitted=none", "end=2025-06", "seed=1,2",
-         "scenario=status_quo,no_routing", "output.plots=false"]
+# over two ensemble members (their values resolve inside each job) and two scenarios
+SWEEP = ["-m", "market=tiny", "population=tiny", "fitted=prior_draws", "fitted.member=3,11", "seed=1",
+         "end=2025-06", "scenario=status_quo,no_routing", "output.plots=false"]
 LAUNCHERS = {
     "serial": ["hydra/launcher=basic"],
     "joblib": [],  # the default for sweeps (conf/hydra/launcher/local_joblib.yaml)

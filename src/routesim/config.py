@@ -927,6 +927,22 @@ class OutputConfig:
 
 
 @dataclass
+class FittedConfig:
+    """Which ensemble member the fitted parameters come from (``routesim.ensemble``).
+
+    Empty ``ensemble``: the fitted values are a single point (``fitted=default``).
+    """
+
+    ensemble: str = ""
+    member: int = 0
+
+    def __post_init__(self) -> None:
+        _check_range("fitted.member", self.member, 0, 10**6)
+        if self.ensemble:
+            check_name("fitted.ensemble", self.ensemble)
+
+
+@dataclass
 class Config:
     """The whole run: one calibrated market, one population, one policy, one scenario, one seed."""
 
@@ -947,6 +963,7 @@ class Config:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    fitted: FittedConfig = field(default_factory=FittedConfig)
 
     def __post_init__(self) -> None:
         _refuse_non_finite(self, "")
@@ -986,14 +1003,20 @@ class Config:
 
 def register_configs() -> None:
     """Register the schemas so YAML presets are type-checked at compose time."""
+    from routesim.ensemble import register_resolver  # local: ensemble imports this module
+
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
+    register_resolver()
 
 
 def to_config(cfg: Config | DictConfig | dict[str, Any]) -> Config:
     """Turn a composed DictConfig (or a plain dict) into a validated :class:`Config`."""
     if isinstance(cfg, Config):
         return cfg
+    from routesim.ensemble import register_resolver  # ensemble members resolve through it
+
+    register_resolver()
     try:
         if isinstance(cfg, DictConfig) and OmegaConf.get_type(cfg) is Config:
             # composed against config_schema: already type-checked, so build it directly (0.01 s
@@ -1034,6 +1057,9 @@ def _refuse_unknown_keys(plain: Any, obj: Any, key: str) -> None:
 def _omegaconf_message(exc: Exception) -> str:
     key = getattr(exc, "full_key", None)
     msg = str(exc).splitlines()[0]
-    if isinstance(exc.__cause__, ConfigError):
-        return str(exc.__cause__)
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:  # our own error raised inside OmegaConf (a resolver's): say it as it is
+        if isinstance(cause, ConfigError):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
     return f"{key}: {msg}" if key else msg

@@ -21,6 +21,7 @@ from routesim.analysis.sweep import Sweep
 
 COLUMNS = ["hypothesis", "claim", "kind", "metric", "unit", "comparison", "alternative", "n", "control_mean",
            "estimate", "relative", "ci_low", "ci_high", "test", "p", "p_adjusted", "effect_size", "verdict", "alpha"]
+ENSEMBLE_COLUMNS = ["members", "members_holding", "member_p10", "member_p90", "parameter_variance_share"]
 
 
 def spec_hash(experiment: Mapping) -> str:
@@ -63,12 +64,40 @@ def run_metric(sweep: Sweep, spec: Mapping) -> pd.Series:
 
 
 def pairs(sweep: Sweep, spec: Mapping) -> pd.DataFrame:
-    """Treatment and control metric side by side, one row per (seed, other overrides)."""
+    """Treatment and control metric side by side, one row per (seed, other overrides).
+
+    An ensemble sweep's overrides hold ``fitted.member``, so pairs stay within a member; its
+    ``member`` column says which.
+    """
     metric = run_metric(sweep, spec).rename("metric")
     runs = sweep.runs.set_index("run").join(metric)
-    treat = runs[runs["scenario"] == spec["treatment"]].set_index(["seed", "overrides"])["metric"]
+    treat = runs[runs["scenario"] == spec["treatment"]].set_index(["seed", "overrides"])
     ctrl = runs[runs["scenario"] == spec["control"]].set_index(["seed", "overrides"])["metric"]
-    return pd.concat({"treatment": treat, "control": ctrl}, axis=1).dropna()
+    out = pd.concat({"treatment": treat["metric"], "control": ctrl}, axis=1)
+    if "member" in treat:
+        out["member"] = treat["member"]
+    return out.dropna(subset=["treatment", "control"])
+
+
+def across_members(paired: pd.DataFrame, alternative: str) -> dict:
+    """What parameter uncertainty does to a paired effect, over an ensemble sweep's members.
+
+    Per member the mean paired difference over its seeds; the share of members whose mean
+    lies in the claimed direction (two-sided: the overall estimate's); its 10th and 90th
+    percentiles; and the share of the differences' variance that is between members
+    (one-way random effects: (MSB - MSW) / seeds, against MSW, the seed noise).
+    """
+    diff = (paired["treatment"] - paired["control"]).groupby(paired["member"])
+    means, counts = diff.mean(), diff.count()
+    k, seeds = len(means), float(counts.mean())
+    sign = {"less": -1.0, "greater": 1.0}.get(alternative, float(np.sign(means.mean())) or 1.0)
+    within = float(diff.var(ddof=1).fillna(0.0).mean())
+    between = float(means.var(ddof=1) * seeds) if k > 1 else 0.0
+    parameter = max(0.0, (between - within) / seeds)
+    total = parameter + within
+    return {"members": k, "members_holding": float((np.sign(means) == sign).mean()),
+            "member_p10": float(means.quantile(0.1)), "member_p90": float(means.quantile(0.9)),
+            "parameter_variance_share": parameter / total if total > 0 else np.nan}
 
 
 def months_since_start(sweep: Sweep, column: str) -> tuple[pd.Series, float]:
@@ -119,14 +148,19 @@ def _describe(spec: Mapping) -> dict:
 
 def _paired_row(sweep: Sweep, spec: Mapping, seed: int) -> dict:
     paired = pairs(sweep, spec)
+    ensemble = {}
+    if "member" in paired and paired["member"].nunique() > 1:
+        # parameter uncertainty: the members are the units (their seed means), not the runs
+        ensemble = across_members(paired, spec["alternative"])
+        paired = paired.groupby("member")[["treatment", "control"]].mean()
     if len(paired) < 2:
         return {"n": len(paired), "test": "too few pairs"}
     res = paired_test(paired["treatment"].to_numpy(), paired["control"].to_numpy(), spec["alternative"], seed=seed)
     # a difference of logs is already relative: exp(estimate) - 1 is the change as a fraction
     relative = float(np.expm1(res.estimate)) if str(spec.get("unit", "")).startswith("ln") else res.relative
     return {"n": res.n, "control_mean": res.control_mean, "estimate": res.estimate, "relative": relative,
-            "ci_low": res.ci_low, "ci_high": res.ci_high, "test": res.test, "p": res.p_value,
-            "effect_size": res.effect_size}
+            "ci_low": res.ci_low, "ci_high": res.ci_high, "test": res.test + (" over members" if ensemble else ""),
+            "p": res.p_value, "effect_size": res.effect_size, **ensemble}
 
 
 def _censored_row(sweep: Sweep, spec: Mapping) -> dict:
@@ -150,7 +184,8 @@ def evaluate(sweep: Sweep, hypotheses: list[Mapping], alpha: float, seed: int = 
         row = _describe(spec)
         row.update(_censored_row(sweep, spec) if spec.get("kind") == "censored" else _paired_row(sweep, spec, seed + j))
         rows.append(row)
-    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    table = pd.DataFrame(rows)
+    table = table.reindex(columns=COLUMNS + [c for c in ENSEMBLE_COLUMNS if c in table])
     tested = table["p"].notna()
     table.loc[tested, "p_adjusted"] = holm(table.loc[tested, "p"].to_numpy(float))
     table["verdict"] = [

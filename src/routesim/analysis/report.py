@@ -70,6 +70,16 @@ def claims_markdown(table: pd.DataFrame) -> str:
                    for lo, hi, u in zip(table["ci_low"], table["ci_high"], table["unit"].fillna(""), strict=True)],
         "test": table["test"], "Holm p": [f"{p:.3g}" if pd.notna(p) else "" for p in table["p_adjusted"]],
         "verdict": table["verdict"], "n": table["n"]})
+    if "members" in table:  # an ensemble sweep: what parameter uncertainty does to the effect
+        units = table["unit"].fillna("")
+        shown["members in the claimed direction"] = [f"{h:.0%} of {m:.0f}" if pd.notna(m) else ""
+                                                     for h, m in zip(table["members_holding"], table["members"],
+                                                                     strict=True)]
+        shown["member effects p10 to p90"] = [f"{human(lo, u)} to {human(hi, u)}" if pd.notna(lo) else ""
+                                              for lo, hi, u in zip(table["member_p10"], table["member_p90"], units,
+                                                                   strict=True)]
+        shown["variance from parameters"] = [f"{v:.0%}" if pd.notna(v) else ""
+                                             for v in table["parameter_variance_share"]]
     return shown.to_markdown(index=False)
 
 

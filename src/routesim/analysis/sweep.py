@@ -86,6 +86,9 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
         run = {"run": i, "scenario": meta.get("scenario"), "seed": meta.get("seed"),
                "overrides": _other_overrides(meta),
                "path": str(folder)}
+        fitted = meta.get("config", {}).get("fitted") or {}
+        if fitted.get("ensemble"):  # an ensemble member: the unit of parameter uncertainty
+            run["member"] = int(fitted.get("member", 0))
         claims = meta.get("config", {}).get("experiment", {})
         if claims.get("hypotheses"):
             from routesim.analysis.hypotheses import spec_hash  # local: hypotheses imports this module

@@ -1,0 +1,125 @@
+"""Parameter sets as ensemble members: one CSV per ensemble, one row per member, with its weight.
+
+An ensemble file ``conf/fitted/<name>.csv`` has the columns ``member``, ``weight`` and one per
+fitted parameter (its dotted config key). Its Hydra config ``conf/fitted/<name>.yaml`` sets
+each parameter to ``${routesim_member:<key>,${fitted.member},<name>}``, an OmegaConf resolver
+that reads the member's row, so ``fitted=<name> fitted.member=17`` runs member 17 and a sweep
+``'fitted.member=range(0,50)'`` runs them all, with any launcher: the values are resolved
+when each job's config is, in the job itself. An override on the command line replaces the
+interpolation, so it wins over the member's value, as over any fitted value.
+
+Until the calibration ships a posterior ensemble, ``prior_draws`` holds a Latin hypercube of
+draws from the calibration's priors (the search box of ``conf/calibrate/default.yaml``):
+parameter uncertainty as wide as the calibration treats it before seeing any target
+(``python -m routesim.ensemble --draws 50`` rewrites it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from routesim.config import ConfigError
+
+RESOLVER = "routesim_member"
+PRIOR_DRAWS = "prior_draws"
+PRIOR_DRAWS_SEED = 20241201
+
+
+def _fitted_dir() -> Path:
+    from routesim.compose import CONF_DIR  # local: compose imports config, which registers the resolver
+
+    return CONF_DIR / "fitted"
+
+
+@functools.lru_cache(maxsize=8)
+def _read(path: str, mtime: float) -> pd.DataFrame:
+    frame = pd.read_csv(path)
+    if list(frame.columns[:2]) != ["member", "weight"] or list(frame["member"]) != list(range(len(frame))):
+        raise ConfigError(f"{path}: an ensemble file needs the columns member (0, 1, ...), weight, then one "
+                          "per parameter.")
+    return frame
+
+
+def members(name: str) -> pd.DataFrame:
+    """The ensemble ``conf/fitted/<name>.csv``: member, weight, then one column per parameter."""
+    path = _fitted_dir() / f"{name}.csv"
+    if not path.is_file():
+        found = sorted(p.stem for p in _fitted_dir().glob("*.csv") if p.stem != "fit_table")
+        raise ConfigError(f"fitted.ensemble = {name!r}: no file conf/fitted/{name}.csv; allowed: {', '.join(found)}.")
+    return _read(str(path), path.stat().st_mtime)
+
+
+def member_value(key: str, member: int, name: str) -> float:
+    """The value of parameter ``key`` in member ``member`` of ensemble ``name`` (the resolver)."""
+    table = members(str(name))
+    if not 0 <= int(member) < len(table):
+        raise ConfigError(f"fitted.member = {member}: allowed 0..{len(table) - 1} (the members of "
+                          f"conf/fitted/{name}.csv).")
+    if key not in table.columns:
+        raise ConfigError(f"fitted.ensemble {name}: no column {key!r}; it has {', '.join(table.columns[2:])}.")
+    return float(table.at[int(member), key])
+
+
+def register_resolver() -> None:
+    """Make ``${routesim_member:key,member,name}`` resolvable (idempotent)."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver(RESOLVER):
+        OmegaConf.register_new_resolver(RESOLVER, member_value)
+
+
+def write_prior_draws(n: int = 50, seed: int = PRIOR_DRAWS_SEED, name: str = PRIOR_DRAWS) -> tuple[Path, Path]:
+    """Write ``n`` Latin-hypercube draws from the calibration's priors as ensemble ``name``.
+
+    Equal weights; the ``.yaml`` config beside it points every parameter at the member's row.
+    """
+    from scipy.stats import qmc
+
+    from routesim.calibration import prior_ranges
+
+    ranges = prior_ranges()
+    keys = sorted(ranges)
+    unit = qmc.LatinHypercube(d=len(keys), seed=seed).random(n)
+    low, high = (np.array([ranges[k][j] for k in keys]) for j in (0, 1))
+    table = pd.DataFrame(qmc.scale(unit, low, high), columns=keys)
+    table.insert(0, "weight", 1.0 / n)
+    table.insert(0, "member", range(n))
+    csv = _fitted_dir() / f"{name}.csv"
+    table.to_csv(csv, index=False, float_format="%.6g")
+    lines = ["# @package _global_",
+             f"# Ensemble {name}: {n} Latin-hypercube draws (seed {seed}) from the calibration's priors, the",
+             "# search box of conf/calibrate/default.yaml, equal weights. Each parameter reads member",
+             "# fitted.member's row of conf/fitted/" + f"{name}.csv. Written by `python -m routesim.ensemble",
+             f"# --draws {n}`; do not edit by hand.",
+             "fitted:", f"  ensemble: {name}", "  member: 0"]
+    tree: dict[str, dict[str, str]] = {}
+    for key in keys:
+        section, _, leaf = key.partition(".")
+        tree.setdefault(section, {})[leaf] = f"${{{RESOLVER}:{key},${{fitted.member}},${{fitted.ensemble}}}}"
+    for section, leaves in tree.items():
+        lines.append(f"{section}:")
+        lines += [f"  {leaf}: {value}" for leaf, value in leaves.items()]
+    yaml_path = _fitted_dir() / f"{name}.yaml"
+    yaml_path.write_text("\n".join(lines) + "\n")
+    return csv, yaml_path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m routesim.ensemble --draws N``: rewrite the prior-draws ensemble."""
+    parser = argparse.ArgumentParser(prog="python -m routesim.ensemble", description=main.__doc__)
+    parser.add_argument("--draws", type=int, default=50, help="members to draw (default 50)")
+    parser.add_argument("--seed", type=int, default=PRIOR_DRAWS_SEED)
+    args = parser.parse_args(argv)
+    if args.draws < 2:
+        parser.error(f"--draws {args.draws}: allowed: 2 or more")
+    for path in write_prior_draws(args.draws, args.seed):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
