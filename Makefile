@@ -13,7 +13,7 @@ export MKL_NUM_THREADS ?= 1
 CHROMIUM ?= $(shell command -v chromium || echo /usr/bin/chromium)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test test-slow lint bench calibrate notebooks clean browser
+.PHONY: help run test test-slow lint bench calibrate notebooks clean browser discover sobol
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -51,6 +51,12 @@ notebooks: $(VENV)/.dev  ## execute experiments/*.py on their newest sweeps into
 
 calibrate: $(VENV)/.dev  ## fit the baseline to conf/calibration/targets.yaml; rewrites conf/fitted/default.yaml
 	$(BIN)/routesim-calibrate $(ARGS)
+
+discover: $(VENV)/.dev  ## PRIM: where routing cuts OpenAI's / Anthropic's 2030 revenue by over half (results/discovery/)
+	$(BIN)/routesim-discover $(or $(ARGS),population.n_enterprises=2000)
+
+sobol: $(VENV)/.dev  ## Sobol indices of 2030 frontier revenue and spend share (results/sensitivity/)
+	$(BIN)/routesim-sensitivity --method sobol $(or $(ARGS),population.n_enterprises=2000)
 
 bench: $(VENV)/.dev  ## speed and memory benchmark (writes benchmarks/out/*.csv)
 	$(BIN)/python benchmarks/bench_engine.py $(ARGS)

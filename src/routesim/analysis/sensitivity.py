@@ -1,10 +1,12 @@
-"""Global sensitivity of 2030 frontier outcomes to the uncertain parameters (Morris, SALib).
+"""Global sensitivity of 2030 frontier outcomes to the uncertain parameters (Morris or Sobol, SALib).
 
-``routesim-sensitivity`` samples Morris trajectories over the parameters no public figure
-pins down (ranges in ``UNCERTAIN``, around the calibrated values), simulates each point
-(seeded, in parallel with joblib), and reports the elementary-effect statistics mu* (overall
-influence) and sigma (interactions / non-linearity) of 2030 frontier revenue and frontier
-spend share (of the API market's dollars), with a bar plot.
+``routesim-sensitivity`` samples the parameters no public figure pins down (ranges in
+``UNCERTAIN``, around the calibrated values), simulates each point (seeded, in parallel with
+joblib), and reports, for 2030 frontier revenue and frontier spend share (of the API market's
+dollars), with a bar plot: by default (``--method morris``) the elementary-effect statistics
+mu* (overall influence) and sigma (interactions / non-linearity) of a cheap screen; with
+``--method sobol`` the variance-based first-order (S1) and total (ST) Sobol indices with their
+95% intervals (Saltelli's design: N (k + 2) points for k parameters).
 """
 
 from __future__ import annotations
@@ -77,6 +79,51 @@ def morris_analysis(trajectories: int = 10, levels: int = 4, seed: int = 0, extr
     return pd.DataFrame(rows), frame
 
 
+def sobol_analysis(samples: int = 32, seed: int = 0, extra: list[str] | None = None, n_jobs: int = 2
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run Saltelli's design with ``samples`` base points (a power of 2).
+
+    Returns (S1 and ST with their 95% half-widths per outcome and parameter, the sampled points).
+    """
+    from SALib.analyze import sobol as analyze
+    from SALib.sample import sobol as sample
+
+    names = list(UNCERTAIN)
+    problem = {"num_vars": len(names), "names": names, "bounds": [list(UNCERTAIN[n]) for n in names]}
+    points = sample.sample(problem, samples, calc_second_order=False, seed=seed)
+    base = tuple(extra or ())
+    jobs = [{n: float(v) for n, v in zip(names, row, strict=True)} for row in points]
+    results = Parallel(n_jobs=n_jobs)(delayed(outcomes)(job, seed, base) for job in jobs)
+    frame = pd.concat([pd.DataFrame(points, columns=names), pd.DataFrame(results)], axis=1)
+    rows = []
+    for outcome in OUTCOMES:
+        res = analyze.analyze(problem, frame[outcome].to_numpy(), calc_second_order=False, seed=seed)
+        for j, name in enumerate(names):
+            rows.append({"outcome": outcome, "parameter": name, "S1": res["S1"][j], "S1_conf": res["S1_conf"][j],
+                         "ST": res["ST"][j], "ST_conf": res["ST_conf"][j]})
+    return pd.DataFrame(rows), frame
+
+
+def plot_sobol(indices: pd.DataFrame, subtitle: str = "") -> Figure:
+    """First-order and total Sobol indices (with 95% intervals) per parameter, one panel per outcome."""
+    outcomes_ = list(dict.fromkeys(indices["outcome"]))
+    fig = Figure(figsize=(6.5 * len(outcomes_), 4.5), layout="constrained")
+    if subtitle:
+        fig.suptitle(subtitle, fontsize=10)
+    axes = np.atleast_1d(fig.subplots(1, len(outcomes_)))
+    for ax, outcome in zip(axes, outcomes_, strict=True):
+        part = indices[indices["outcome"] == outcome].sort_values("ST")
+        y = np.arange(len(part))
+        ax.barh(y + 0.2, part["ST"], height=0.4, xerr=part["ST_conf"], color="#1f4e79", label="total (ST)")
+        ax.barh(y - 0.2, part["S1"], height=0.4, xerr=part["S1_conf"], color="#5aa469", label="first order (S1)")
+        ax.set_yticks(y, part["parameter"], fontsize="small")
+        ax.set_xlabel("share of the outcome's variance")
+        ax.set_title(f"Sobol indices: {outcome}", fontsize="medium")
+        ax.legend(fontsize="small", loc="lower right")
+        ax.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
 def plot_indices(indices: pd.DataFrame) -> Figure:
     """Bar plot of mu* (with its 95% interval) per parameter, one panel per outcome."""
     outcomes_ = list(dict.fromkeys(indices["outcome"]))
@@ -91,6 +138,15 @@ def plot_indices(indices: pd.DataFrame) -> Figure:
         ax.tick_params(labelsize="x-small")
         ax.grid(True, axis="x", alpha=0.3)
     return fig
+
+
+def _power_of_two(text: str) -> int:
+    from routesim.cli import at_least
+
+    value = at_least(2)(text)
+    if value & (value - 1):
+        raise argparse.ArgumentTypeError(f"{value} is not a power of 2; allowed: 2, 4, 8, 16, ... (Sobol sequences)")
+    return value
 
 
 def _even_levels(text: str) -> int:
@@ -109,6 +165,10 @@ def main(argv: list[str] | None = None) -> None:
     from routesim.workers import mark_parent
 
     parser = argparse.ArgumentParser(prog="routesim-sensitivity", description=__doc__.splitlines()[0])
+    parser.add_argument("--method", choices=("morris", "sobol"), default="morris",
+                        help="morris: a cheap screen (default); sobol: variance-based indices")
+    parser.add_argument("--samples", type=_power_of_two, default=32,
+                        help="Sobol base samples, a power of 2 (N (k + 2) runs; default 32)")
     parser.add_argument("--trajectories", type=at_least(2), default=10,
                         help="Morris trajectories, >= 2 (sigma needs two effects per parameter; default 10)")
     parser.add_argument("--levels", type=_even_levels, default=4, help="grid levels, even, >= 2 (default 4)")
@@ -128,9 +188,18 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         parser.exit(2, f"routesim-sensitivity: --out {args.out}: {exc.strerror or exc}\n")
     mark_parent()
-    indices, points = morris_analysis(args.trajectories, args.levels, args.seed, args.overrides, args.jobs)
-    indices.to_csv(args.out / "morris_indices.csv", index=False)
-    points.to_csv(args.out / "morris_points.csv", index=False)
-    plot_indices(indices).savefig(args.out / "morris_indices.png", dpi=110)
-    print(indices.sort_values(["outcome", "mu_star"], ascending=[True, False]).to_string(index=False))
+    if args.method == "sobol":
+        indices, points = sobol_analysis(args.samples, args.seed, args.overrides, args.jobs)
+        agents = compose([*args.overrides]).population.n_enterprises
+        subtitle = (f"Saltelli design, {len(points)} runs ({args.samples} base samples), {agents:,} agents, "
+                    f"seed {args.seed}")
+        plot_sobol(indices, subtitle).savefig(args.out / "sobol_indices.png", dpi=110)
+        order = "ST"
+    else:
+        indices, points = morris_analysis(args.trajectories, args.levels, args.seed, args.overrides, args.jobs)
+        plot_indices(indices).savefig(args.out / "morris_indices.png", dpi=110)
+        order = "mu_star"
+    indices.to_csv(args.out / f"{args.method}_indices.csv", index=False)
+    points.to_csv(args.out / f"{args.method}_points.csv", index=False)
+    print(indices.sort_values(["outcome", order], ascending=[True, False]).to_string(index=False))
     print(f"\nwrote {args.out}")
