@@ -7,6 +7,7 @@
 # simulation of its own.
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 
 from routesim.analysis.hypotheses import claims_table, pairs

@@ -6,6 +6,7 @@
 # public API; runs no simulation of its own.
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 
 from routesim.analysis.hypotheses import claims_table

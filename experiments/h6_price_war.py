@@ -6,6 +6,7 @@
 # public API; runs no simulation of its own.
 
 # %%
+# %matplotlib inline
 from routesim.analysis.hypotheses import claims_table
 from routesim.analysis.plots import sweep_revenue, sweep_tier_shares
 from routesim.analysis.sweep import latest_sweep, load_sweep

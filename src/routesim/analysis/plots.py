@@ -1,15 +1,15 @@
-"""Plots of one run's tables. Each function returns a matplotlib Figure and never shows it."""
+"""Plots of one run's tables. Each function returns a matplotlib Figure and never shows it.
+
+No backend is chosen here: ``Figure.savefig`` needs none, and choosing one on import would
+replace a notebook's inline backend (its figures would print as text).
+"""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-
-import matplotlib.dates as mdates  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 TIER_COLORS = {"frontier": "#1f4e79", "budget": "#5aa469", "overseas": "#d1495b"}
 
