@@ -73,11 +73,15 @@ def explore(points: int = 40, scenarios: tuple[str, ...] = SCENARIOS, seed: int 
     return pd.concat([frame, pd.DataFrame(results)], axis=1)
 
 
-def find_box(table: pd.DataFrame, lab: str, threshold: float = 0.5, min_density: float = 0.8):
+def find_box(table: pd.DataFrame, lab: str, threshold: float = 0.5, min_density: float = 0.8,
+             min_coverage: float = 0.5):
     """PRIM on the cases where routing cuts ``lab``'s revenue by more than ``threshold``.
 
     Returns (the PRIM box, the selected step): the widest box on the peeling trajectory whose
-    density is at least ``min_density`` (the densest if none is). None if no case qualifies.
+    density is at least ``min_density``; if none is that dense, the densest box that still
+    holds ``min_coverage`` of the cases. PRIM's own threshold is the base rate (the share of
+    cases overall), so it always returns its trajectory rather than a "dump box" of
+    everything. (None, None) if no case qualifies.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="ipyparallel not installed")
@@ -92,10 +96,14 @@ def find_box(table: pd.DataFrame, lab: str, threshold: float = 0.5, min_density:
     # column (a planted scenario box is missed), while it peels these like any other dimension
     for scenario in dict.fromkeys(table["scenario"]):
         x[f"{SCENARIO_PREFIX}{scenario}"] = (table["scenario"] == scenario).astype(float).to_numpy()
-    box = prim.Prim(x, y, threshold=min_density).find_box()
+    box = prim.Prim(x, y, threshold=float(y.mean())).find_box()
     trajectory = box.peeling_trajectory
     dense = trajectory[trajectory["density"] >= min_density]
-    step = int(dense["coverage"].idxmax()) if len(dense) else int(trajectory["density"].idxmax())
+    if len(dense):
+        step = int(dense["coverage"].idxmax())
+    else:
+        wide = trajectory[trajectory["coverage"] >= min_coverage]
+        step = int(wide["density"].idxmax())
     box.select(step)
     return box, step
 
@@ -137,7 +145,13 @@ def plot(tables: dict[str, pd.DataFrame], boxes: dict, threshold: float, subtitl
         names = list(dict.fromkeys(table["scenario"]))
         row[0].boxplot(groups, tick_labels=names, orientation="horizontal")
         row[0].axvline(threshold * 100, color="#d1495b", linestyle="--", label=f"cut > {threshold:.0%}")
+        # a cut is at most 100%; a gain can be many times the revenue without routing
+        beyond = int(sum((g < -100).sum() for g in groups))
+        row[0].set_xlim(-100, 102)
         row[0].set_xlabel(f"cut in {lab}'s {YEAR} API revenue by routing (% of its revenue without routing)")
+        if beyond:
+            row[0].text(0.01, 0.01, f"{beyond} cases below -100% not shown", transform=row[0].transAxes,
+                        fontsize="small", color="#555555")
         row[0].set_title(f"{lab}: routing's cut by scenario, over the prior draws", fontsize="medium")
         row[0].legend(loc="lower right", fontsize="small")
         row[0].grid(True, axis="x", alpha=0.3)
@@ -201,8 +215,10 @@ def main(argv: list[str] | None = None) -> None:
         if box is not None:
             rows.append(box_table(box, lab, args.threshold))
         share = float((table[f"{lab}_cut"] > args.threshold).mean())
+        undefined = int(table[f"{lab}_cut"].isna().sum())
         print(f"{lab}: routing cuts 2030 revenue by more than {args.threshold:.0%} in {share:.0%} of "
-              f"{len(table)} cases")
+              f"{len(table)} cases" + (f" ({undefined} cases undefined: {lab} sells nothing in {YEAR} without "
+                                       "routing; counted as not cut)" if undefined else ""))
     boxes_frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=["lab", "outcome", "dimension", "box", "qp", "coverage", "density", "cases_in_box"])
     boxes_frame.to_csv(out / "prim_boxes.csv", index=False)

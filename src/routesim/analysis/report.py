@@ -181,7 +181,9 @@ def write_attribution(sweep: Sweep, out: Path, plot: bool = True) -> dict[str, p
         atomic_write(out / f"attribution_{lab}.csv", lambda p, f=frame: f.to_csv(p))
     if plot and tables:
         seeds = sweep.runs.loc[sweep.runs["scenario"] == "status_quo", "seed"].nunique()
-        fig = waterfall(tables, subtitle=f"status_quo minus no_routing, mean over {seeds} paired seeds")
+        agents = int(sweep.tables["enterprises"]["n_agents"].max()) if "enterprises" in sweep.tables else 0
+        fig = waterfall(tables, subtitle=f"status_quo minus no_routing, mean over {seeds} paired seeds, {agents:,} "
+                                         "agents (weighted: USD of the real market)")
         fig.savefig(out / "attribution.png", dpi=110)
     return tables
 
