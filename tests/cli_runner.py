@@ -1,7 +1,8 @@
 """Run many command-line invocations in one process: import once, fork a child per case.
 
 ``python tests/cli_runner.py cases.json results.json``: each case is
-``{"id", "command" (routesim | routesim-analyze | routesim-sensitivity | routesim-calibrate),
+``{"id", "command" (routesim | routesim-analyze | routesim-sensitivity | routesim-calibrate |
+routesim-discover),
 "args", "env", "cwd"}``; each child gets a fresh Hydra, its own working folder and real
 stdout/stderr (redirected to a file), calls the console script's main() and exits with its
 status, so what is recorded is what a user's shell would see, at a fraction of the cost of
@@ -21,6 +22,7 @@ MAINS = {
     "routesim-analyze": ("routesim.analysis.report", "main"),
     "routesim-sensitivity": ("routesim.analysis.sensitivity", "main"),
     "routesim-calibrate": ("routesim.cli", "calibrate_main"),
+    "routesim-discover": ("routesim.analysis.discovery", "main"),
 }
 
 

@@ -36,7 +36,7 @@ FAST = {
     "a key given twice", "scenario.name=/../../x", "hydra.run.dir=''", "run dir is a file", "run dir name too long",
     "sweep dir empty", "unknown group option", "override syntax", "wrong type", "unknown key", "YAML flow sequence",
     "no such folder", "a file", "no runs", "duplicate runs", "alpha out of range", "--trajectories 0", "--levels 1",
-    "--jobs 0", "adoption.innovation_p=2", "--seeds 0", "--from-sweep @/nowhere",
+    "--jobs 0", "adoption.innovation_p=2", "--seeds 0", "--from-sweep @/nowhere", "--threshold 2",
 }
 
 
@@ -169,8 +169,15 @@ for args, name in [(["--trajectories", "0"], "--trajectories"), (["--trajectorie
                    (["--levels", "1"], "--levels"), (["--levels", "3"], "--levels"), (["--jobs", "0"], "--jobs"),
                    (["--jobs", "x"], "--jobs"), (["--seed", "-1"], "--seed"),
                    (["adoption.innovation_p=2"], "adoption.innovation_p"), (["nope=1"], "nope"),
-                   (["market=nope"], "market/nope")]:
+                   (["market=nope"], "market/nope"), (["--method", "sobol", "--samples", "3"], "--samples"),
+                   (["--method", "fast"], "--method")]:
     case("sensitivity", " ".join(args), [*args, "--out", "@/sens"], [name], command="routesim-sensitivity")
+for args, name in [(["--threshold", "2"], "--threshold"), (["--points", "1"], "--points"),
+                   (["--scenarios", "nope"], "scenario/nope"), (["--out", "@/a_file/discovery"], "--out")]:
+    case("discover", " ".join(args), args, [name], command="routesim-discover")
+case("config value", "ensemble member out of range",
+     ["market=tiny", "population=tiny", "end=2024-06", "fitted=prior_draws", "fitted.member=99"],
+     ["fitted.member", "0..49"])
 for args, name in [(["--seeds", "0"], "--seeds"), (["--finalists", "0"], "--finalists"),
                    (["--from-sweep", "@/nowhere"], "optimization_results.yaml"),
                    (["--sweep-dir", "@/old_sweep"], "earlier sweep")]:
@@ -238,7 +245,7 @@ def test_the_table_covers_every_input_class():
     fast = [CASES[c][0] for c in FAST]
     assert len(CASES) >= 60 and set(CASES) >= FAST
     for cls in ("config value", "dates", "catalogue", "ignored override", "paths", "hydra", "files", "analyze",
-                "sensitivity", "calibrate"):
+                "sensitivity", "calibrate", "discover"):
         assert classes.count(cls) >= 2 and cls in fast, cls
 
 

@@ -51,12 +51,19 @@ def paragraph(row: pd.Series) -> str:
                 f"test p = {row['p']:.3g}, Holm-adjusted p = {row['p_adjusted']:.3g} across the report's "
                 f"claims. The claim that the treatment's dates are {WORDS_CENSORED[row['alternative']]} is "
                 f"**{row['verdict']}** at alpha = {row['alpha']}.")
-    return (f"{head} Metric `{row['metric']}` in {unit or 'its own unit'}, {row['comparison']} over {row['n']} "
-            f"paired seeds: the control averages {human(row['control_mean'], unit)}; the treatment differs by "
+    members = pd.notna(row.get("members", np.nan))
+    units = (f"{row['n']} ensemble members (each the mean of its paired seeds)" if members
+             else f"{row['n']} paired seeds")
+    spread = (f" The effect lies in the claimed direction in {row['members_holding']:.0%} of the members "
+              f"(members' 10th-90th percentiles {human(row['member_p10'], unit)} to {human(row['member_p90'], unit)});"
+              f" {row['parameter_variance_share']:.0%} of its variance comes from the parameters, the rest from "
+              "seed noise." if members else "")
+    return (f"{head} Metric `{row['metric']}` in {unit or 'its own unit'}, {row['comparison']} over {units}: "
+            f"the control averages {human(row['control_mean'], unit)}; the treatment differs by "
             f"{human(row['estimate'], unit)} ({pct}; 95% CI {human(row['ci_low'], unit)} to "
             f"{human(row['ci_high'], unit)}; d_z = {row['effect_size']:.2f}). {row['test']} test p = {row['p']:.3g}, "
             f"Holm-adjusted p = {row['p_adjusted']:.3g} across the report's claims. The claim that the treatment "
-            f"is {WORDS[row['alternative']]} is **{row['verdict']}** at alpha = {row['alpha']}.")
+            f"is {WORDS[row['alternative']]} is **{row['verdict']}** at alpha = {row['alpha']}.{spread}")
 
 
 def claims_markdown(table: pd.DataFrame) -> str:
