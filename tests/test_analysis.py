@@ -340,3 +340,19 @@ def test_morris_sensitivity_indices_and_plot():
     elasticity = indices.query("parameter == 'demand.price_elasticity' and outcome == 'frontier_revenue_2030_usd'")
     assert elasticity["mu_star"].item() > 0  # the rebound moves frontier revenue
     assert plot_indices(indices).axes
+
+
+def test_sensitivity_ranges_hold_the_fitted_values():
+    """The screen varies the fitted parameters over the calibration's priors: the shipped fit
+    lies inside every range (it did not when the ranges were typed by hand)."""
+    import yaml
+
+    from routesim.analysis.sensitivity import UNCERTAIN
+
+    fitted = yaml.safe_load((Path(__file__).parents[1] / "conf" / "fitted" / "default.yaml").read_text())
+    flat = {f"{section}.{key}": value for section, values in fitted.items() for key, value in values.items()}
+    checked = [key for key in UNCERTAIN if key in flat]
+    assert len(checked) >= 5
+    for key in checked:
+        low, high = UNCERTAIN[key]
+        assert low <= flat[key] <= high, (key, flat[key], UNCERTAIN[key])

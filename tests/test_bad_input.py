@@ -160,6 +160,9 @@ case("analyze", "no such folder", ["@/nowhere"], ["nowhere"], command="routesim-
 case("analyze", "a file", ["@/a_file"], ["a_file"], command="routesim-analyze")
 case("analyze", "no runs", ["@/empty"], ["no complete run"], command="routesim-analyze")
 case("analyze", "duplicate runs", ["@/dupes"], ["same run", "seed 0"], command="routesim-analyze")
+case("analyze", "a single run", ["@/dupes/0"], ["is a single run", "sweep folder"], command="routesim-analyze")
+case("analyze", "a parent of two sweeps", ["@/two_sweeps"], ["holds 2 sweeps", "give one of them"],
+     command="routesim-analyze")
 case("analyze", "alpha out of range", ["@/dupes", "--alpha", "2"], ["--alpha"], command="routesim-analyze")
 case("analyze", "output folder inside a file", ["@/dupes", "--out", "@/a_file/analysis"], ["--out", "a_file"],
      command="routesim-analyze")
@@ -209,6 +212,9 @@ def _scratch(root: Path) -> None:
     write_tables(res, root / "dupes" / "0")
     write_metadata(res.metadata, root / "dupes" / "0")
     shutil.copytree(root / "dupes" / "0", root / "dupes" / "1")
+    for name in ("a", "b"):  # two sweeps side by side under one parent
+        shutil.copytree(root / "dupes" / "0", root / "two_sweeps" / name / "0")
+        (root / "two_sweeps" / name / "multirun.yaml").write_text("hydra: {}\n")
 
 
 def _run(root: Path, ids: list[str]) -> dict[str, dict]:
@@ -224,7 +230,8 @@ def _run(root: Path, ids: list[str]) -> dict[str, dict]:
     subprocess.run([sys.executable, str(RUNNER), str(root / "cases.json"), str(root / "results.json")],
                    check=True, timeout=900, env=env)
     out = json.loads((root / "results.json").read_text())
-    wrote = [str(p) for pattern in ("run.json", "*.parquet") for p in root.rglob(pattern) if "dupes" not in p.parts]
+    wrote = [str(p) for pattern in ("run.json", "*.parquet") for p in root.rglob(pattern)
+             if not {"dupes", "two_sweeps"} & set(p.parts)]  # the scratch runs the cases read
     for got in out.values():
         got["wrote"] = wrote  # no case may write a run (the cases share the scratch folder)
     return out

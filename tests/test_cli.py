@@ -97,3 +97,28 @@ def test_calibration_sweep_then_refit_from_it(tmp_path):
     censored = table["note"].fillna("").str.contains("not within the horizon")  # break-even after 2030
     assert set(table["kind"]) == {"fit", "validate"} and table.loc[~censored, "simulated_mean"].notna().all()
     assert (Path(__file__).parents[1] / "conf" / "fitted" / "default.yaml").read_text() == fitted
+
+
+def test_a_rejected_config_leaves_no_run_folder_and_two_quick_runs_get_two(tmp_path):
+    """A configuration refused after Hydra made the run folder removes it (it would count as a
+    broken run later); two runs started within the same second write two folders."""
+    bad = subprocess.run([ROUTESIM, "market=tiny", "population=tiny", "fitted=none", "end=2099-12",
+                          "demand.growth_per_month=1.0", "demand.long_run_growth_per_month=1.0"],
+                         capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
+    assert bad.returncode == 2 and "invalid configuration" in bad.stderr
+    assert not list((tmp_path / "results" / "runs").iterdir())
+    args = [ROUTESIM, "market=tiny", "population=tiny", "fitted=none", "end=2024-02", "output.plots=false"]
+    procs = [subprocess.Popen([*args, f"seed={s}"], cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for s in (1, 2)]
+    assert all(p.wait(timeout=300) == 0 for p in procs)
+    runs = sorted((tmp_path / "results" / "runs").iterdir())
+    assert len(runs) == 2 and {json.loads((r / "run.json").read_text())["seed"] for r in runs} == {1, 2}
+
+
+def test_help_is_a_short_page_with_groups_and_examples():
+    out = subprocess.run([ROUTESIM, "--help"], capture_output=True, text=True, env=ENV, timeout=120)
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert len(lines) < 40, len(lines)  # not the 1,000-line config dump
+    assert "Examples:" in out.stdout and "scenario: " in out.stdout and "routesim --cfg job" in out.stdout
+    assert "price_in_usd_per_mtok" not in out.stdout

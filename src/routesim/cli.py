@@ -141,6 +141,27 @@ def completed_run(out_dir: Path, cfg: DictConfig) -> bool:
     return True
 
 
+BOOKKEEPING = frozenset({".hydra", "routesim.log", ".routesim.lock"})
+
+
+def remove_bookkeeping_only(out_dir: Path) -> bool:
+    """Remove a run folder that holds nothing but Hydra's and the lock's bookkeeping.
+
+    A rejected configuration leaves no folder that would later count as a broken run; a
+    folder holding anything else (a finished run, the user's files) is left alone.
+    """
+    import shutil
+
+    try:
+        names = {p.name for p in out_dir.iterdir()}
+    except OSError:
+        return False
+    if not names <= BOOKKEEPING:
+        return False
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return not out_dir.exists()
+
+
 def record_failure(out_dir: Path, exc: BaseException) -> None:
     """Write run.json with the error of a run that failed.
 
@@ -178,6 +199,7 @@ def _main(cfg: DictConfig) -> float | None:
             meta = run_and_write(cfg, out_dir)
     except ConfigError as exc:
         print(f"routesim: invalid configuration: {exc}", file=sys.stderr)
+        remove_bookkeeping_only(out_dir)
         sys.exit(2)
     except Exception as exc:
         if not sweeping:

@@ -225,6 +225,22 @@ def _sweep_overrides(sweep_dir: Path) -> list[str]:
     return ["-m", *task]
 
 
+def not_a_sweep(path: Path) -> str | None:
+    """Why ``path`` is not one sweep folder (a single run, or a parent of several sweeps), or None."""
+    from routesim.results import RUN_FILE
+
+    if (path / RUN_FILE).is_file() and not (path / "multirun.yaml").is_file():
+        return ("is a single run; routesim-analyze compares the runs of a sweep: give the sweep folder "
+                "(`routesim -m ...` writes one, holding multirun.yaml and numbered runs).")
+    if (path / "multirun.yaml").is_file():
+        return None
+    nested = sorted(p.parent for p in path.glob("*/**/multirun.yaml"))
+    if len(nested) > 1:
+        names = ", ".join(str(p.relative_to(path)) for p in nested[:4]) + (", ..." if len(nested) > 4 else "")
+        return f"holds {len(nested)} sweeps ({names}); give one of them."
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console script ``routesim-analyze <sweep folder>``."""
     parser = argparse.ArgumentParser(prog="routesim-analyze", description=__doc__.splitlines()[0])
@@ -234,6 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.sweep.is_dir():
         parser.error(f"{args.sweep} is not a folder")
+    problem = not_a_sweep(args.sweep)
+    if problem:
+        parser.exit(2, f"routesim-analyze: {args.sweep}: {problem}\n")
     if args.alpha is not None and not 0 < args.alpha < 1:
         parser.error(f"--alpha {args.alpha}: allowed: 0 < alpha < 1")
     out = args.out or args.sweep / "analysis"

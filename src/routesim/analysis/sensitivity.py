@@ -19,19 +19,27 @@ import pandas as pd
 from joblib import Parallel, delayed
 from matplotlib.figure import Figure
 
-# parameter -> (low, high): the calibration's search box (conf/calibrate/default.yaml), plus
-# the sourced ranges of the rebound ([S41]/S46/S32) and the tier price trend (flat to the
-# a16z 10x/yr decline, S38)
-UNCERTAIN: dict[str, tuple[float, float]] = {
-    "adoption.innovation_p": (0.0005, 0.02),
-    "adoption.imitation_q": (0.0, 0.15),
+# parameter -> (low, high): the calibration's priors for the parameters it fits (read from its
+# search box, conf/calibrate/default.yaml, so the fitted values lie inside by construction),
+# plus the sourced ranges of the rebound ([S41]/S46/S32) and the tier price trends (flat to the
+# a16z 10x/yr decline, S38), which the calibration does not fit
+FITTED_UNCERTAIN = ("adoption.innovation_p", "adoption.imitation_q", "access.overseas_risk_premium",
+                    "switching.switching_cost", "workload.difficulty_tracks_frontier")
+SOURCED_UNCERTAIN: dict[str, tuple[float, float]] = {
     "demand.price_elasticity": (0.05, 1.1),
-    "access.overseas_risk_premium": (0.0, 5.0),
-    "switching.switching_cost": (0.0, 12.0),
-    "workload.difficulty_tracks_frontier": (0.85, 1.3),
     "market.trends.frontier.price_change_per_year": (0.1, 1.0),
     "market.trends.budget.price_change_per_year": (0.1, 1.0),
 }
+
+
+def _uncertain() -> dict[str, tuple[float, float]]:
+    from routesim.calibration import prior_ranges
+
+    priors = prior_ranges()
+    return {**{key: priors[key] for key in FITTED_UNCERTAIN}, **SOURCED_UNCERTAIN}
+
+
+UNCERTAIN: dict[str, tuple[float, float]] = _uncertain()
 OUTCOMES = ("frontier_revenue_2030_usd", "frontier_spend_share_2030")
 
 
@@ -174,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--levels", type=_even_levels, default=4, help="grid levels, even, >= 2 (default 4)")
     parser.add_argument("--seed", type=at_least(0), default=0)
     parser.add_argument("--jobs", type=at_least(1), default=2, help="worker processes, >= 1 (default 2)")
-    parser.add_argument("--out", type=Path, default=Path("results/sensitivity"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default results/sensitivity/<date>_<time>, new each run)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (population.n_enterprises=2000)")
     args = parser.parse_args(argv)
     try:  # every point shares these overrides: a bad one is reported once, here, not by each worker
@@ -183,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
         if not is_config_error(exc):
             raise
         parser.exit(2, f"routesim-sensitivity: invalid configuration: {config_error_message(exc)}\n")
+    if args.out is None:
+        import time
+
+        args.out = Path("results/sensitivity") / time.strftime("%Y-%m-%d_%H-%M-%S")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
