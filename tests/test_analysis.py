@@ -356,3 +356,15 @@ def test_sensitivity_ranges_hold_the_fitted_values():
     for key in checked:
         low, high = UNCERTAIN[key]
         assert low <= flat[key] <= high, (key, flat[key], UNCERTAIN[key])
+
+
+def test_notebooks_without_sweeps_are_skipped_with_the_command_that_makes_one(tmp_path):
+    """`make notebooks` before any sweep: no traceback, each notebook names its experiment's command."""
+    script = Path(__file__).parents[1] / "experiments" / "run_notebooks.py"
+    proc = subprocess.run([sys.executable, str(script), "h2_revenue_vs_token_share", "h7_rebound", "--sweeps",
+                           str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "run `routesim +experiment=h2_revenue_vs_token_share` first" in proc.stdout
+    assert proc.stdout.count("skipped") == 2
+    bad = subprocess.run([sys.executable, str(script), "h9_nope"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no notebook h9_nope; allowed:" in bad.stderr
