@@ -154,8 +154,13 @@ RUN_PLOTS = {
 # ------------------------------------------------------------------------- sweep figures
 
 
-def _bands(ax, frame: pd.DataFrame, value: str, by: str = "scenario", scale: float = 1.0) -> None:
-    """Mean over seeds per ``by`` group, with a 95% band (mean +- t * standard error)."""
+def _bands(ax, frame: pd.DataFrame, value: str, by: str = "scenario", scale: float = 1.0,
+           limits: tuple[float, float] = (0.0, np.inf)) -> None:
+    """Mean over seeds per ``by`` group, with a 95% band (mean +- t * standard error).
+
+    The band is kept inside the quantity's ``limits`` (revenue and shares are never negative,
+    a percentage never above 100).
+    """
     from scipy import stats
 
     for name, group in frame.groupby(by, sort=True):
@@ -164,7 +169,8 @@ def _bands(ax, frame: pd.DataFrame, value: str, by: str = "scenario", scale: flo
         n = wide.notna().sum(axis=1).clip(lower=1)
         half = stats.t.ppf(0.975, (n - 1).clip(lower=1)) * wide.std(axis=1, ddof=1).fillna(0) / np.sqrt(n)
         line, = ax.plot(mean.index, mean, linewidth=1.6, label=str(name))
-        ax.fill_between(mean.index, mean - half, mean + half, color=line.get_color(), alpha=0.2)
+        low, high = (mean - half).clip(lower=limits[0]), (mean + half).clip(upper=limits[1])
+        ax.fill_between(mean.index, low, high, color=line.get_color(), alpha=0.2)
     _month_axis(ax)
 
 
@@ -187,12 +193,15 @@ def sweep_tier_shares(tiers: pd.DataFrame, tier: str = "frontier") -> Figure:
     left, right = fig.subplots(1, 2, sharey=True)
     part = tiers[tiers["tier"] == tier].assign(spend_pct=lambda d: 100 * d["spend_share"],
                                               usage_pct=lambda d: 100 * d["usage_share"])
-    _bands(left, part, "spend_pct")
-    _bands(right, part, "usage_pct")
-    left.set_title(f"{tier} spend share (%)")
-    right.set_title(f"{tier} usage share, calls (%)")
-    left.set_ylim(0, 100)
-    left.legend(fontsize="small")
+    _bands(left, part, "spend_pct", limits=(0.0, 100.0))
+    _bands(right, part, "usage_pct", limits=(0.0, 100.0))
+    left.set_title(f"{tier} spend share (% of API dollars)")
+    right.set_title(f"{tier} usage share (% of calls)")
+    left.set_ylim(0, 101)
+    for ax in (left, right):
+        ax.set_xlabel("month")
+    left.set_ylabel("share (%)")
+    left.legend(fontsize="small", loc="lower left")
     return fig
 
 
@@ -200,7 +209,7 @@ def sweep_adoption(market: pd.DataFrame) -> Figure:
     """Share of enterprises routing over time per scenario."""
     fig = Figure(figsize=(8, 4), layout="constrained")
     ax = fig.subplots()
-    _bands(ax, market.assign(pct=100 * market["adoption_share"]), "pct")
+    _bands(ax, market.assign(pct=100 * market["adoption_share"]), "pct", limits=(0.0, 100.0))
     ax.set_ylabel("enterprises routing (%)")
     ax.set_title("Adoption of routing")
     ax.legend(fontsize="small")
@@ -212,7 +221,7 @@ def sweep_overseas(tiers: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(8, 4), layout="constrained")
     ax = fig.subplots()
     part = tiers[tiers["tier"] == "overseas"]
-    _bands(ax, part.assign(pct=100 * part["usage_share"]), "pct")
+    _bands(ax, part.assign(pct=100 * part["usage_share"]), "pct", limits=(0.0, 100.0))
     ax.set_ylabel("overseas usage share, calls (%)")
     ax.set_title("Overseas models' share of enterprise model calls")
     ax.legend(fontsize="small")
@@ -235,28 +244,31 @@ def sweep_savings(enterprises: pd.DataFrame, last_months: int = 12) -> Figure:
     return fig
 
 
-def sweep_break_even(runs: pd.DataFrame) -> Figure:
+def sweep_break_even(runs: pd.DataFrame, names: tuple[str, ...] = ("openai", "anthropic", "google")) -> Figure:
     """Share of runs whose provider has broken even by each year, per scenario (censored at the horizon).
 
     A run whose provider does not break even within the horizon counts as not broken even by
     every year shown; it is never given a made-up year.
     """
-    cols = [c for c in runs.columns if c.startswith("break_even_")]
+    cols = [f"break_even_{n}" for n in names if f"break_even_{n}" in runs.columns]
     providers = [c.removeprefix("break_even_") for c in cols]
-    fig = Figure(figsize=(4 * max(len(cols), 1), 3.6), layout="constrained")
+    fig = Figure(figsize=(4.5 * max(len(cols), 1), 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, max(len(cols), 1), sharey=True))
     years = np.arange(2024, 2031)
     for ax, col, name in zip(axes, cols, providers, strict=False):
         when = runs[col].map(lambda m: int(str(m)[:4]) if isinstance(m, str) else np.inf)
         for scenario, group in when.groupby(runs["scenario"]):
-            ax.step(years, [100 * (group <= y).mean() for y in years], where="post", label=str(scenario))
+            shares = [100 * (group <= y).mean() for y in years]
+            # a step per year's end, drawn over the year so the last one shows too
+            ax.step([*years, years[-1] + 1], [*shares, shares[-1]], where="post", label=str(scenario))
         ax.set_title(name)
-        ax.set_xlabel("year")
+        ax.set_xlabel("broken even by the end of year")
         ax.set_ylim(-2, 102)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("runs broken even by that year (%)")
     axes[0].legend(fontsize="small")
-    fig.suptitle("First month of positive operating income (API business), censored at the horizon")
+    fig.suptitle("Break-even (first month ending 12 months in profit), censored at the horizon:\n"
+                 "a run not breaking even by 2030-12 counts as not broken even", fontsize="medium")
     return fig
 
 
