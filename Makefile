@@ -13,7 +13,7 @@ export MKL_NUM_THREADS ?= 1
 CHROMIUM ?= $(shell command -v chromium || echo /usr/bin/chromium)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test test-slow lint bench calibrate notebooks clean browser discover sobol
+.PHONY: help run test test-slow lint bench calibrate notebooks clean browser discover sobol results
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -51,6 +51,9 @@ notebooks: $(VENV)/.dev  ## execute experiments/*.py on their newest sweeps into
 
 calibrate: $(VENV)/.dev  ## fit the baseline to conf/calibration/targets.yaml; rewrites conf/fitted/default.yaml
 	$(BIN)/routesim-calibrate $(ARGS)
+
+results: $(VENV)/.dev  ## run every experiment, analyse it, execute its notebook; writes results/report/ (~15 min)
+	$(BIN)/python experiments/make_results.py $(ARGS)
 
 discover: $(VENV)/.dev  ## PRIM: where routing cuts OpenAI's / Anthropic's 2030 revenue by over half (results/discovery/)
 	$(BIN)/routesim-discover $(or $(ARGS),population.n_enterprises=2000)

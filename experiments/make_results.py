@@ -1,0 +1,169 @@
+"""Run every experiment, analyse it, execute its notebook and write the shipped results report.
+
+Usage: ``python experiments/make_results.py [--experiments id ...] [--reuse]`` (``make results``).
+For each experiment of ``conf/experiment/`` at its documented size: ``routesim
++experiment=<id>`` into ``results/sweeps/<id>/<date>_<time>/``, ``routesim-analyze`` on it, and
+its notebook (``experiments/<id>.py``, when there is one). Then the curated output, small files
+only, goes to ``results/report/`` (committed, so a clone shows the findings without running
+anything): ``index.md`` and ``index.html`` (every claim with its verdict, effect with unit and
+interval, Holm p within its report and across all claims, links), and per experiment its
+``report.md``, ``hypotheses.csv``, figures and executed notebook (HTML). ``--reuse`` takes the
+newest existing sweep of an experiment when the claims it was started with are today's (the
+same spec hash) instead of running it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BIN = Path(sys.executable).parent
+
+
+def experiments() -> list[str]:
+    """Every experiment id, H1-H8 first."""
+    return sorted((p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml")),
+                  key=lambda name: (not name.startswith("h"), name))
+
+
+def current_hash(name: str) -> str:
+    """The spec hash of experiment ``name`` as its file stands today."""
+    import dataclasses
+
+    from routesim import compose
+    from routesim.analysis.hypotheses import spec_hash
+
+    return spec_hash(dataclasses.asdict(compose([f"+experiment={name}"]).experiment))
+
+
+def reusable(name: str, sweeps: Path) -> Path | None:
+    """The newest complete sweep of ``name`` started with today's claims, if any."""
+    wanted = current_hash(name)
+    for record in sorted((sweeps / name).glob("*/experiment.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if json.loads(record.read_text()).get("hash") == wanted:
+            return record.parent
+    return None
+
+
+def run(cmd: list[str]) -> None:
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def sweep_of(name: str, sweeps: Path, reuse: bool) -> Path:
+    """Run (or reuse) and analyse the experiment's sweep; returns its folder."""
+    folder = reusable(name, sweeps) if reuse else None
+    if folder is not None:
+        print(f"reusing {folder} (started with today's claims)", flush=True)
+    else:
+        folder = sweeps / name / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        run([str(BIN / "routesim"), f"+experiment={name}", f"hydra.sweep.dir={folder}"])
+    run([str(BIN / "routesim-analyze"), str(folder)])  # today's analysis, also of a reused sweep
+    return folder
+
+
+def curate(name: str, sweep: Path, out: Path) -> pd.DataFrame:
+    """Copy the small, readable part of an analysed sweep to ``out/<name>/``; returns its claims."""
+    target = out / name
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    analysis = sweep / "analysis"
+    for pattern in ("report.md", "hypotheses.csv", "attribution_*.csv", "*.png", f"{name}.html"):
+        for path in analysis.glob(pattern):
+            shutil.copy2(path, target / path.name)
+    claims = pd.read_csv(analysis / "hypotheses.csv")
+    claims.insert(0, "experiment", name)
+    return claims
+
+
+def index(claims: pd.DataFrame, out: Path, commit: str, sources: dict[str, Path]) -> None:
+    """index.md and index.html: every claim, its verdict and effect, Holm across all claims."""
+    from routesim.analysis.report import human
+    from routesim.analysis.stats import holm
+
+    tested = claims["p"].notna()
+    claims.loc[tested, "p_all"] = holm(claims.loc[tested, "p"].to_numpy(float))
+    rows = []
+    for r in claims.itertuples():
+        unit = r.unit if isinstance(r.unit, str) else ""
+        if r.kind == "censored":
+            effect, control, interval = f"{r.estimate:+.0%} points", f"{r.control_mean:.0%} of runs", ""
+        else:
+            effect, control = human(r.estimate, unit), human(r.control_mean, unit)
+            interval = f"{human(r.ci_low, unit)} to {human(r.ci_high, unit)}"
+        rows.append({"claim": r.hypothesis, "experiment": r.experiment, "what is claimed": r.claim,
+                     "compares": r.comparison, "unit": unit, "control": control, "effect": effect,
+                     "relative": f"{r.relative:+.1%}" if pd.notna(r.relative) else "", "95% CI": interval,
+                     "Holm p (report)": f"{r.p_adjusted:.2g}" if pd.notna(r.p_adjusted) else "",
+                     "Holm p (all claims)": f"{r.p_all:.2g}" if pd.notna(r.p_all) else "", "verdict": r.verdict,
+                     "n": r.n})
+    table = pd.DataFrame(rows)
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    head = (f"Every claim of `conf/experiment/`, tested on the default calibrated market (10,000 agents, "
+            f"20 paired seeds each unless its file says otherwise). Generated {stamp} from commit `{commit}` by "
+            "`make results`; rerun it to reproduce. Holm's adjustment within each experiment's report "
+            f"and, for reading across, over all {int(tested.sum())} tested claims.")
+    links = [f"- [{name}]({name}/report.md)" + (f" · [notebook]({name}/{name}.html)"
+                                                   if (out / name / f"{name}.html").exists() else "")
+             + f" · sweep `{sources[name]}`" for name in sources]
+    md = ["# routesim results", "", head, "", table.to_markdown(index=False), "", "## Reports", "", *links, ""]
+    if (out / "h1_frontier_revenue" / "attribution.png").exists():
+        md += ["## Where OpenAI's and Anthropic's revenue went", "",
+               "![attribution](h1_frontier_revenue/attribution.png)", ""]
+    (out / "index.md").write_text("\n".join(md))
+    page = ["<!doctype html><html><head><meta charset='utf-8'><title>routesim results</title>",
+            "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
+            "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
+            "th{background:#eee}img{max-width:100%}</style></head><body>",
+            "<h1>routesim results</h1>", f"<p>{html.escape(head)}</p>",
+            table.to_html(index=False, escape=True, border=0), "<h2>Reports</h2><ul>"]
+    for name in sources:
+        notebook = (out / name / f"{name}.html").exists()
+        page.append(f"<li><a href='{name}/report.md'>{name}</a>"
+                    + (f" · <a href='{name}/{name}.html'>notebook</a>" if notebook else "") + "</li>")
+    page.append("</ul>")
+    if (out / "h1_frontier_revenue" / "attribution.png").exists():
+        page += ["<h2>Where OpenAI's and Anthropic's revenue went</h2>",
+                 "<img src='h1_frontier_revenue/attribution.png' alt='attribution'>"]
+    page.append("</body></html>")
+    (out / "index.html").write_text("\n".join(page))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiments", nargs="+", default=None, help="ids (default: every experiment)")
+    parser.add_argument("--reuse", action="store_true", help="reuse a finished sweep started with today's claims")
+    parser.add_argument("--sweeps", type=Path, default=ROOT / "results" / "sweeps")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "report")
+    args = parser.parse_args()
+    names = args.experiments or experiments()
+    unknown = sorted(set(names) - set(experiments()))
+    if unknown:
+        parser.exit(2, f"make_results: no experiment {', '.join(unknown)}; allowed: {', '.join(experiments())}\n")
+    from routesim.cli import git_commit
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    frames, sources = [], {}
+    for name in names:
+        sweep = sweep_of(name, args.sweeps, args.reuse)
+        if (HERE / f"{name}.py").exists():
+            run([sys.executable, str(HERE / "run_notebooks.py"), name, "--sweep", str(sweep)])
+        frames.append(curate(name, sweep, args.out))
+        sources[name] = sweep.relative_to(ROOT) if sweep.is_relative_to(ROOT) else sweep
+    index(pd.concat(frames, ignore_index=True), args.out, git_commit(), sources)
+    print(f"wrote {args.out}/index.md and index.html")
+
+
+if __name__ == "__main__":
+    main()
