@@ -87,6 +87,13 @@ def curate(name: str, sweep: Path, out: Path) -> pd.DataFrame:
     return claims
 
 
+def commit_of(sweep: Path) -> str:
+    """The commit a sweep's runs were simulated at (from its first run.json)."""
+    for record in sorted((ROOT / sweep).glob("*/run.json")):
+        return str(json.loads(record.read_text()).get("git_commit", "unknown"))[:12]
+    return "unknown"
+
+
 def index(claims: pd.DataFrame, out: Path, commit: str, sources: dict[str, Path]) -> None:
     """index.md and index.html: every claim, its verdict and effect, Holm across all claims."""
     from routesim.analysis.report import human
@@ -111,12 +118,13 @@ def index(claims: pd.DataFrame, out: Path, commit: str, sources: dict[str, Path]
     table = pd.DataFrame(rows)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     head = (f"Every claim of `conf/experiment/`, tested on the default calibrated market (10,000 agents, "
-            f"20 paired seeds each unless its file says otherwise). Generated {stamp} from commit `{commit}` by "
-            "`make results`; rerun it to reproduce. Holm's adjustment within each experiment's report "
+            f"20 paired seeds each unless its file says otherwise). Generated {stamp} at commit `{commit}` by "
+            "`make results` (each sweep's own commit is listed under Reports); rerun it to reproduce. Holm's "
+            "adjustment within each experiment's report "
             f"and, for reading across, over all {int(tested.sum())} tested claims.")
     links = [f"- [{name}]({name}/report.md)" + (f" · [notebook]({name}/{name}.html)"
                                                    if (out / name / f"{name}.html").exists() else "")
-             + f" · sweep `{sources[name]}`" for name in sources]
+             + f" · sweep `{sources[name]}` (simulated at commit `{commit_of(sources[name])}`)" for name in sources]
     md = ["# routesim results", "", head, "", table.to_markdown(index=False), "", "## Reports", "", *links, ""]
     if (out / "h1_frontier_revenue" / "attribution.png").exists():
         md += ["## Where OpenAI's and Anthropic's revenue went", "",
