@@ -368,3 +368,23 @@ def test_notebooks_without_sweeps_are_skipped_with_the_command_that_makes_one(tm
     assert proc.stdout.count("skipped") == 2
     bad = subprocess.run([sys.executable, str(script), "h9_nope"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no notebook h9_nope; allowed:" in bad.stderr
+
+
+@pytest.mark.slow
+def test_make_results_writes_the_index_with_every_claim_and_the_notebook(tmp_path):
+    """`make results` on one experiment, reusing a small sweep started with today's claims."""
+    sweeps, out = tmp_path / "sweeps", tmp_path / "report"
+    sweep = sweeps / "h7_rebound" / "small"
+    cmd = [str(BIN / "routesim"), "+experiment=h7_rebound", "population.n_enterprises=200", "seed=range(0,3)",
+           "hydra/launcher=basic", f"hydra.sweep.dir={sweep}"]
+    assert subprocess.run(cmd, capture_output=True, text=True, timeout=600).returncode == 0
+    script = Path(__file__).parents[1] / "experiments" / "make_results.py"
+    proc = subprocess.run([sys.executable, str(script), "--experiments", "h7_rebound", "--reuse", "--sweeps",
+                           str(sweeps), "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "reusing" in proc.stdout
+    index = (out / "index.md").read_text()
+    assert "| H7a " in index and "| H7b " in index and "tasks (2024-2030 total)" in index
+    assert (out / "index.html").read_text().count("<tr") >= 3  # a header and the two claims
+    assert (out / "h7_rebound" / "h7_rebound.html").read_text().count("data:image/png") >= 2
+    assert (out / "h7_rebound" / "report.md").exists() and (out / "h7_rebound" / "hypotheses.csv").exists()
