@@ -131,7 +131,7 @@ class PriceChange:
 
 @dataclass
 class ModelSpec:
-    """One model in the catalogue; see DESIGN section 3 for the meaning of each field."""
+    """One model in the catalogue; README "The model" and docs/sources.md give each field's meaning and source."""
 
     provider: str = MISSING
     tier: str = MISSING

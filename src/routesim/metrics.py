@@ -36,7 +36,7 @@ def month_index(model: MarketModel) -> pd.DatetimeIndex:
 
 
 def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
-    """The five output tables of DESIGN section 5 (plus the optional enterprise panel).
+    """The five output tables (README "Outputs"), plus the optional enterprise panel.
 
     Usage share is one thing everywhere: a provider's (tier's) share of model calls, the unit
     of enterprise work sent to a model (Menlo's "share of AI workloads"; a cascade's escalated
