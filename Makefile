@@ -19,12 +19,14 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(BIN)/routesim: pyproject.toml
+	@echo "installing routesim and its dependencies into $(VENV)/ (about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
 $(VENV)/.dev: $(BIN)/routesim
+	@echo "installing the dev extra (tests, notebooks, EMA Workbench, the dashboard) into $(VENV)/"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
