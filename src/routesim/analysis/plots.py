@@ -272,11 +272,30 @@ def sweep_break_even(runs: pd.DataFrame, names: tuple[str, ...] = ("openai", "an
     return fig
 
 
-SWEEP_PLOTS = {
+def sweep_caption(sweep) -> str:
+    """What a sweep figure shows: experiment, scenarios, seeds, agents, and what the lines are."""
+    runs = sweep.runs
+    seeds = runs.groupby("scenario")["seed"].nunique().max()
+    agents = int(sweep.tables["enterprises"]["n_agents"].max()) if "enterprises" in sweep.tables else 0
+    name = sweep.experiment.get("name") or "sweep"
+    return (f"{name}: {', '.join(sorted(runs['scenario'].unique()))}; {seeds} seeds, {agents:,} agents "
+            "(weighted to the real market); lines are means over seeds, bands 95% intervals")
+
+
+def _captioned(plot):
+    def draw(sweep) -> Figure:
+        fig = plot(sweep)
+        if not fig._suptitle:
+            fig.suptitle(sweep_caption(sweep), fontsize="small")
+        return fig
+    return draw
+
+
+SWEEP_PLOTS = {name: _captioned(plot) for name, plot in {
     "sweep_revenue": lambda s: sweep_revenue(s.tables["providers"]),
     "sweep_tier_shares": lambda s: sweep_tier_shares(s.tables["tiers"]),
     "sweep_adoption": lambda s: sweep_adoption(s.tables["market"]),
     "sweep_overseas": lambda s: sweep_overseas(s.tables["tiers"]),
     "sweep_savings": lambda s: sweep_savings(s.tables["enterprises"]),
     "sweep_break_even": lambda s: sweep_break_even(s.runs),
-}
+}.items()}
