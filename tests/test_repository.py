@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-OUTSIDE = re.compile(r"\bDESIGN\b(?!ed)|\.\./shared|shared/(calibration|mission)|facts(_world)?\.md|STYLE\.md|TOOLING\.md")
+OUTSIDE = re.compile(r"\bDESIGN\b(?!ed)|\.\./shared|shared/(calibration|mission)"
+                     r"|facts(_world)?\.md|STYLE\.md|TOOLING\.md")
 
 
 def test_no_readme_line_comment_or_docstring_points_outside_the_repository():
