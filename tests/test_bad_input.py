@@ -163,6 +163,8 @@ case("analyze", "duplicate runs", ["@/dupes"], ["same run", "seed 0"], command="
 case("analyze", "a single run", ["@/dupes/0"], ["is a single run", "sweep folder"], command="routesim-analyze")
 case("analyze", "a parent of two sweeps", ["@/two_sweeps"], ["holds 2 sweeps", "give one of them"],
      command="routesim-analyze")
+case("analyze", "runs of two horizons", ["@/mixed"], ["differ in end", "2024-03", "2024-04", "each sweep folder"],
+     command="routesim-analyze")
 case("analyze", "alpha out of range", ["@/dupes", "--alpha", "2"], ["--alpha"], command="routesim-analyze")
 case("analyze", "output folder inside a file", ["@/dupes", "--out", "@/a_file/analysis"], ["--out", "a_file"],
      command="routesim-analyze")
@@ -212,6 +214,11 @@ def _scratch(root: Path) -> None:
     write_tables(res, root / "dupes" / "0")
     write_metadata(res.metadata, root / "dupes" / "0")
     shutil.copytree(root / "dupes" / "0", root / "dupes" / "1")
+    other = simulate(compose(["market=tiny", "population=tiny", "fitted=none", "end=2024-04", "seed=1"]))
+    other.metadata.update(status="complete", overrides=["seed=1"])  # a run of another horizon
+    shutil.copytree(root / "dupes" / "0", root / "mixed" / "0")
+    write_tables(other, root / "mixed" / "1")
+    write_metadata(other.metadata, root / "mixed" / "1")
     for name in ("a", "b"):  # two sweeps side by side under one parent
         shutil.copytree(root / "dupes" / "0", root / "two_sweeps" / name / "0")
         (root / "two_sweeps" / name / "multirun.yaml").write_text("hydra: {}\n")
@@ -231,7 +238,7 @@ def _run(root: Path, ids: list[str]) -> dict[str, dict]:
                    check=True, timeout=900, env=env)
     out = json.loads((root / "results.json").read_text())
     wrote = [str(p) for pattern in ("run.json", "*.parquet") for p in root.rglob(pattern)
-             if not {"dupes", "two_sweeps"} & set(p.parts)]  # the scratch runs the cases read
+             if not {"dupes", "two_sweeps", "mixed"} & set(p.parts)]  # the scratch runs the cases read
     for got in out.values():
         got["wrote"] = wrote  # no case may write a run (the cases share the scratch folder)
     return out

@@ -13,7 +13,7 @@ import pandas as pd
 
 from routesim.analysis.hypotheses import COLUMNS, by_year, evaluate, spec_hash
 from routesim.analysis.plots import SWEEP_PLOTS
-from routesim.analysis.sweep import DuplicateRunsError, Sweep, load_sweep
+from routesim.analysis.sweep import DuplicateRunsError, MixedRunsError, Sweep, load_sweep
 from routesim.results import EXPERIMENT_FILE, atomic_write
 
 WORDS = {"less": "lower", "greater": "higher", "two-sided": "different"}
@@ -262,6 +262,6 @@ def main(argv: list[str] | None = None) -> None:
         parser.exit(2, f"routesim-analyze: --out {out}: {exc.strerror or exc}\n")
     try:
         analyze(args.sweep, args.out, args.alpha)
-    except DuplicateRunsError as exc:
+    except (DuplicateRunsError, MixedRunsError) as exc:
         print(f"routesim-analyze: {args.sweep}: {exc}.", file=sys.stderr)
         raise SystemExit(2) from None

@@ -80,6 +80,7 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
         else:
             kept.append((folder, res))
     _refuse_duplicates(kept, path)
+    _refuse_mixed(kept, path)
     for i, (folder, res) in enumerate(kept):
         meta = res.metadata
         experiment = experiment or meta.get("config", {}).get("experiment", {})
@@ -158,6 +159,42 @@ def _refuse_duplicates(loaded: list, path: Path) -> None:
                 f"{seen[key].relative_to(path)} and {folder.relative_to(path)} are the same run (scenario {key[0]}, "
                 f"seed {key[1]}{f', overrides {key[2]}' if key[2] else ''}); they would count twice: remove one")
         seen[key] = folder
+
+
+# settings that make two runs incomparable unless the sweep varies them on purpose
+SHAPE_KEYS: tuple[str, ...] = ("start", "end", "population.n_enterprises", "fitted.ensemble")
+
+
+class MixedRunsError(ValueError):
+    """The folder mixes runs whose settings differ beyond what the sweep varies."""
+
+
+def _setting(config: dict, key: str) -> object:
+    node: object = config
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _refuse_mixed(loaded: list, path: Path) -> None:
+    """Raise MixedRunsError if the runs differ in a ``SHAPE_KEYS`` setting no run's overrides set.
+
+    Runs of other sizes or horizons copied into a sweep folder would be paired and pooled with
+    its own; a sweep that varies such a key on purpose names it in its overrides.
+    """
+    for key in SHAPE_KEYS:
+        values: dict[str, list[str]] = {}
+        swept = False
+        for folder, res in loaded:
+            meta = res.metadata
+            swept = swept or any(o.lstrip("+~").startswith(f"{key}=") for o in meta.get("overrides", []))
+            values.setdefault(repr(_setting(meta.get("config", {}), key)), []).append(
+                str(folder.relative_to(path)))
+        if len(values) > 1 and not swept:
+            parts = "; ".join(f"{value} in {', '.join(sorted(folders)[:3])}{', ...' if len(folders) > 3 else ''}"
+                              for value, folders in values.items())
+            raise MixedRunsError(f"the runs differ in {key} ({parts}) though no run's overrides vary it: "
+                                 "they are runs of different sweeps; analyse each sweep folder on its own")
 
 
 def _other_overrides(meta: dict) -> str:
