@@ -47,3 +47,23 @@ sweep_revenue(sweep.tables["providers"])
 
 # %%
 sweep_tier_shares(sweep.tables["tiers"])
+
+# %% [markdown]
+# ## Conclusion (every number computed from this sweep)
+
+# %%
+from IPython.display import Markdown  # noqa: E402
+
+from routesim.analysis.hypotheses import evaluate  # noqa: E402
+from routesim.analysis.report import LIMITATIONS, conclusion  # noqa: E402
+
+Markdown(conclusion(evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))))
+
+# %% [markdown]
+# ## Limitations
+#
+# - H1a compares revenue per frontier call, not per call of the whole market: over all calls it
+#   would fall by arithmetic alone.
+
+# %%
+Markdown(LIMITATIONS)

@@ -42,3 +42,23 @@ for lab in ("openai", "anthropic"):
 
 # %%
 sweep_tier_shares(sweep.tables['tiers'])
+
+# %% [markdown]
+# ## Conclusion (every number computed from this sweep)
+
+# %%
+from IPython.display import Markdown  # noqa: E402
+
+from routesim.analysis.hypotheses import evaluate  # noqa: E402
+from routesim.analysis.report import LIMITATIONS, conclusion  # noqa: E402
+
+Markdown(conclusion(evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))))
+
+# %% [markdown]
+# ## Limitations
+#
+# - H2 is in log points averaged over 2029-2030 months; a lab with no revenue in a month (some
+#   prior draws) has no defined metric.
+
+# %%
+Markdown(LIMITATIONS)

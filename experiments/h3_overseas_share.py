@@ -22,3 +22,23 @@ claims_table(sweep)
 
 # %%
 sweep_overseas(sweep.tables['tiers'])
+
+# %% [markdown]
+# ## Conclusion (every number computed from this sweep)
+
+# %%
+from IPython.display import Markdown  # noqa: E402
+
+from routesim.analysis.hypotheses import evaluate  # noqa: E402
+from routesim.analysis.report import LIMITATIONS, conclusion  # noqa: E402
+
+Markdown(conclusion(evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))))
+
+# %% [markdown]
+# ## Limitations
+#
+# - The overseas tier's baseline share is small (about 1.4% of calls), so relative changes are
+#   large; the surge's ability and price shift are derived from 2026 gaps (README "Scenarios").
+
+# %%
+Markdown(LIMITATIONS)

@@ -33,3 +33,23 @@ sweep_break_even(sweep.runs)
 
 # %%
 sweep_revenue(sweep.tables['providers'])
+
+# %% [markdown]
+# ## Conclusion (every number computed from this sweep)
+
+# %%
+from IPython.display import Markdown  # noqa: E402
+
+from routesim.analysis.hypotheses import evaluate  # noqa: E402
+from routesim.analysis.report import LIMITATIONS, conclusion  # noqa: E402
+
+Markdown(conclusion(evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))))
+
+# %% [markdown]
+# ## Limitations
+#
+# - Break-even is the API business's, with company-wide fixed costs allocated to it; most runs do
+#   not break even by 2030-12, so the comparison rests on few events.
+
+# %%
+Markdown(LIMITATIONS)

@@ -31,3 +31,22 @@ claims_table(sweep)
 
 # %%
 runaway_chart(sweep.tables['enterprises'])
+
+# %% [markdown]
+# ## Conclusion (every number computed from this sweep)
+
+# %%
+from IPython.display import Markdown  # noqa: E402
+
+from routesim.analysis.hypotheses import evaluate  # noqa: E402
+from routesim.analysis.report import LIMITATIONS, conclusion  # noqa: E402
+
+Markdown(conclusion(evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))))
+
+# %% [markdown]
+# ## Limitations
+#
+# - H5b's -100% holds by construction: under budget_caps nobody overspends.
+
+# %%
+Markdown(LIMITATIONS)

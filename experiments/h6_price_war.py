@@ -25,3 +25,23 @@ sweep_tier_shares(sweep.tables['tiers'])
 
 # %%
 sweep_revenue(sweep.tables['providers'])
+
+# %% [markdown]
+# ## Conclusion (every number computed from this sweep)
+
+# %%
+from IPython.display import Markdown  # noqa: E402
+
+from routesim.analysis.hypotheses import evaluate  # noqa: E402
+from routesim.analysis.report import LIMITATIONS, conclusion  # noqa: E402
+
+Markdown(conclusion(evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))))
+
+# %% [markdown]
+# ## Limitations
+#
+# - The price war's size (frontier list prices x0.5 from 2026) is a scenario choice, not a
+#   forecast.
+
+# %%
+Markdown(LIMITATIONS)

@@ -25,3 +25,23 @@ sweep_adoption(sweep.tables['market'])
 
 # %%
 sweep_savings(sweep.tables['enterprises'])
+
+# %% [markdown]
+# ## Conclusion (every number computed from this sweep)
+
+# %%
+from IPython.display import Markdown  # noqa: E402
+
+from routesim.analysis.hypotheses import evaluate  # noqa: E402
+from routesim.analysis.report import LIMITATIONS, conclusion  # noqa: E402
+
+Markdown(conclusion(evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))))
+
+# %% [markdown]
+# ## Limitations
+#
+# - The rebound uses one price elasticity (demand.price_elasticity); H7b also counts tasks no
+#   longer throttled at budget caps.
+
+# %%
+Markdown(LIMITATIONS)

@@ -22,3 +22,23 @@ claims_table(sweep)
 
 # %%
 sweep_revenue(sweep.tables['providers'])
+
+# %% [markdown]
+# ## Conclusion (every number computed from this sweep)
+
+# %%
+from IPython.display import Markdown  # noqa: E402
+
+from routesim.analysis.hypotheses import evaluate  # noqa: E402
+from routesim.analysis.report import LIMITATIONS, conclusion  # noqa: E402
+
+Markdown(conclusion(evaluate(sweep, sweep.experiment["hypotheses"], sweep.experiment.get("alpha", 0.05))))
+
+# %% [markdown]
+# ## Limitations
+#
+# - Spend shares are of the simulated API market, which the calibration fits to Menlo's survey
+#   shares up to mid-2025 only.
+
+# %%
+Markdown(LIMITATIONS)

@@ -231,6 +231,11 @@ def test_analyze_end_to_end_on_a_small_sweep(tmp_path):
     html = (out / "h1_frontier_revenue.html").read_text()
     assert html.count("data:image/png") >= 2  # the figures are in the page, not "<Figure size ...>"
     assert "&lt;Figure size" not in html
+    # the conclusion is computed from the sweep: each claim's verdict appears in it
+    table = pd.read_csv(out / "hypotheses.csv")
+    assert "Conclusion" in html and "Limitations" in html
+    for row in table.itertuples():
+        assert f"<strong>{row.hypothesis}</strong>" in html and f"<strong>{row.verdict}</strong>" in html
 
 
 def test_a_sweep_without_claims_gets_a_readable_empty_claims_table(tmp_path):

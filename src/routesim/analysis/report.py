@@ -66,6 +66,40 @@ def paragraph(row: pd.Series) -> str:
             f"is {WORDS[row['alternative']]} is **{row['verdict']}** at alpha = {row['alpha']}.{spread}")
 
 
+LIMITATIONS = """- One calibrated point: the shipped fit meets 14 of its 15 fitting targets on held-out seeds
+  (README "Calibration"); the seeds measure Monte Carlo noise only. Across the calibration's
+  priors (`fitted=prior_draws`) the effects spread widely (README "Across parameter uncertainty").
+- Budgets: from 2026 nearly every simulated budget year overruns (budgets are set from one survey
+  year and forecasts do not learn), which makes throttling and the cap-hit push on adoption
+  stronger than a market that learns would show.
+- Usage share is the share of model calls; spend share the share of API dollars. Revenue is
+  the API business the model simulates, not the labs' whole companies."""
+
+
+def conclusion(table: pd.DataFrame) -> str:
+    """One sentence per claim, every number taken from ``table`` (``evaluate``'s output).
+
+    What it compares, the effect with its unit and interval, the relative change, Holm p, verdict.
+    """
+    lines = []
+    for _, r in table.iterrows():
+        unit = r.get("unit") if isinstance(r.get("unit"), str) else ""
+        if r["verdict"] == "no data":
+            lines.append(f"- **{r['hypothesis']}** ({r['claim']}) could not be tested: {r['test']}.")
+            continue
+        if r.get("kind") == "censored":
+            effect = (f"the share of runs reaching it by the horizon goes from {r['control_mean']:.0%} to "
+                      f"{r['control_mean'] + r['estimate']:.0%}")
+        else:
+            rel = f", {r['relative']:+.1%}" if pd.notna(r.get("relative")) else ""
+            effect = (f"{r['comparison']} = {human(r['estimate'], unit)} {unit}{rel} (95% CI "
+                      f"{human(r['ci_low'], unit)} to {human(r['ci_high'], unit)}; control "
+                      f"{human(r['control_mean'], unit)})")
+        lines.append(f"- **{r['hypothesis']}**: {r['claim']} Here {effect}; Holm p = {r['p_adjusted']:.2g}: "
+                     f"**{r['verdict']}**.")
+    return "\n".join(lines)
+
+
 def claims_markdown(table: pd.DataFrame) -> str:
     """The claims table for a report: units, control level, effect, % change, interval, p, verdict."""
     shown = pd.DataFrame({
