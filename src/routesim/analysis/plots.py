@@ -6,12 +6,32 @@ replace a notebook's inline backend (its figures would print as text).
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
+import matplotlib as mpl
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+STYLE = Path(__file__).with_name("routesim.mplstyle")
+# one colour per tier, provider and scenario in every figure
 TIER_COLORS = {"frontier": "#1f4e79", "budget": "#5aa469", "overseas": "#d1495b"}
+PROVIDER_COLORS = {"openai": "#10a37f", "anthropic": "#cc785c", "google": "#4285f4", "deepseek": "#4d6bfe",
+                   "alibaba": "#ff6a00", "moonshot": "#6b4fbb", "mistral": "#f2c94c"}
+SCENARIO_COLORS = {"status_quo": "#0072B2", "no_routing": "#555555", "price_war": "#D55E00",
+                   "overseas_surge": "#CC79A7", "export_controls": "#009E73", "budget_caps": "#E69F00",
+                   "frontier_bundle": "#56B4E9", "router_mix": "#000000"}
+
+
+def styled(plot):
+    """Draw ``plot`` under routesim's style (``routesim.mplstyle``): every figure looks alike."""
+    @functools.wraps(plot)
+    def draw(*args, **kwargs) -> Figure:
+        with mpl.rc_context(fname=STYLE):
+            return plot(*args, **kwargs)
+    return draw
 
 
 def _month_axis(ax) -> None:
@@ -29,18 +49,27 @@ def _finish(ax, ylabel: str, title: str, legend_cols: int = 1) -> None:
     _month_axis(ax)
 
 
+@styled
 def revenue_by_provider(providers: pd.DataFrame) -> Figure:
-    """Monthly enterprise-API revenue of each provider over time (USD millions)."""
-    fig = Figure(figsize=(9, 5), layout="constrained")
-    ax = fig.subplots()
+    """Monthly enterprise-API revenue of each provider over time (USD millions).
+
+    Providers whose peak is under 5% of the largest get their own panel and scale, so they do
+    not lie on top of each other at zero.
+    """
     wide = providers.pivot(index="month", columns="provider", values="revenue_usd") / 1e6
-    order = wide.sum().sort_values(ascending=False).index
-    for name in order:
-        ax.plot(wide.index, wide[name], label=name, linewidth=1.8)
-    _finish(ax, "API revenue (USD millions per month)", "Revenue by provider", legend_cols=2)
+    order = wide.max().sort_values(ascending=False).index
+    small = [name for name in order if wide[name].max() < 0.05 * wide.max().max()]
+    fig = Figure(figsize=(13 if small else 9, 5), layout="constrained")
+    axes = fig.subplots(1, 2 if small else 1, squeeze=False)[0]
+    for ax, names, title in ((axes[0], [n for n in order if n not in small], "Revenue by provider"),
+                             *(((axes[1], small, "Smaller providers (own scale)"),) if small else ())):
+        for name in names:
+            ax.plot(wide.index, wide[name], label=name, color=PROVIDER_COLORS.get(str(name)))
+        _finish(ax, "API revenue (USD millions per month)", title, legend_cols=2)
     return fig
 
 
+@styled
 def spend_vs_usage_share(tiers: pd.DataFrame) -> Figure:
     """Spend share (solid) against usage share (share of calls, dashed) of each tier over time."""
     fig = Figure(figsize=(9, 5), layout="constrained")
@@ -56,28 +85,40 @@ def spend_vs_usage_share(tiers: pd.DataFrame) -> Figure:
     return fig
 
 
+@styled
 def enterprise_savings(enterprises: pd.DataFrame) -> Figure:
-    """Enterprise savings from routing (vs no routing at the same prices) and adoption."""
-    fig = Figure(figsize=(9, 5), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(enterprises["month"], enterprises["savings_usd"] / 1e6, color="#1f4e79", linewidth=2,
-            label="savings (USD millions per month)")
-    ax.set_ylabel("savings vs no routing (USD millions per month)")
-    ax.set_xlabel("month")
-    _month_axis(ax)
-    right = ax.twinx()
-    right.plot(enterprises["month"], 100 * enterprises["savings_share"], color="#5aa469",
-               linestyle="--", label="savings (% of no-routing spend)")
-    right.plot(enterprises["month"], 100 * enterprises["adopter_share"], color="#d1495b",
-               linestyle=":", label="enterprises routing (%)")
-    right.set_ylabel("percent")
-    right.set_ylim(min(0.0, 100 * float(enterprises["savings_share"].min()) - 5), 100)
-    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper left", fontsize="small")
-    ax.set_title("Enterprise savings from routing")
+    """What routing saves the enterprises that route, against the same enterprises without routing.
+
+    The counterfactual is inside the run (each router's bill at its everyday model), not the
+    ``no_routing`` scenario. Left: savings in USD; right: savings as % of that counterfactual
+    spend, and the share of enterprises routing. A run where nobody routes says so.
+    """
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    if not (enterprises["adopter_share"] > 0).any():
+        for ax in (left, right):
+            ax.set_axis_off()
+        fig.text(0.5, 0.5, "nobody routes in this run: no savings to show", ha="center", va="center")
+        return fig
+    left.plot(enterprises["month"], enterprises["savings_usd"] / 1e9, color=TIER_COLORS["budget"])
+    left.set_ylabel("USD billions per month")
+    left.set_title("Savings of the routing enterprises\n(against their own bill without routing, in this run;\n"
+                   "not the no_routing scenario)", fontsize="small")
+    right.plot(enterprises["month"], 100 * enterprises["savings_share"], color=TIER_COLORS["budget"],
+               label="savings (% of their spend without routing)")
+    right.plot(enterprises["month"], 100 * enterprises["adopter_share"], color=TIER_COLORS["frontier"],
+               linestyle="--", label="enterprises routing (% of active)")
+    right.set_ylim(0, 100)
+    right.set_ylabel("%")
+    right.set_title("Savings share and adoption")
+    right.legend(loc="upper left")
+    for ax in (left, right):
+        ax.set_xlabel("month")
+        _month_axis(ax)
     return fig
 
 
+@styled
 def cumulative_result(providers: pd.DataFrame, break_even: dict | None = None) -> Figure:
     """Cumulative operating income of each provider's API business (USD billions), break-even marked.
 
@@ -88,7 +129,8 @@ def cumulative_result(providers: pd.DataFrame, break_even: dict | None = None) -
     for name, frame in providers.groupby("provider", sort=False):
         month = (break_even or {}).get(name, {}).get("month")
         label = f"{name} (break-even {month})" if month else f"{name} (no break-even by {frame['month'].max():%Y-%m})"
-        line, = ax.plot(frame["month"], frame["cumulative_operating_income_usd"] / 1e9, linewidth=1.8, label=label)
+        line, = ax.plot(frame["month"], frame["cumulative_operating_income_usd"] / 1e9, label=label,
+                        color=PROVIDER_COLORS.get(str(name)))
         if month:
             when = pd.Timestamp(f"{month}-01")
             value = frame.set_index("month").loc[when, "cumulative_operating_income_usd"] / 1e9
@@ -102,6 +144,7 @@ def cumulative_result(providers: pd.DataFrame, break_even: dict | None = None) -
     return fig
 
 
+@styled
 def calibration_report(runs: list, targets: list) -> Figure:
     """Each target against the simulated series around its date.
 
@@ -143,12 +186,28 @@ def calibration_report(runs: list, targets: list) -> Figure:
     return fig
 
 
-RUN_PLOTS = {
+def run_caption(results) -> str:
+    """What a run figure shows: scenario, seed and agents (from the run's metadata)."""
+    meta = results.metadata
+    agents = int(results.enterprises["n_agents"].max()) if "n_agents" in results.enterprises else 0
+    return (f"scenario {meta.get('scenario')}, seed {meta.get('seed')}, {agents:,} agents "
+            "(weighted to the real market)")
+
+
+def _run_captioned(plot):
+    def draw(results) -> Figure:
+        fig = plot(results)
+        fig.suptitle(run_caption(results), fontsize="small")
+        return fig
+    return draw
+
+
+RUN_PLOTS = {name: _run_captioned(plot) for name, plot in {
     "revenue_by_provider": lambda r: revenue_by_provider(r.providers),
     "spend_vs_usage_share": lambda r: spend_vs_usage_share(r.tiers),
     "enterprise_savings": lambda r: enterprise_savings(r.enterprises),
     "cumulative_result": lambda r: cumulative_result(r.providers, r.metadata.get("break_even")),
-}
+}.items()}
 
 
 # ------------------------------------------------------------------------- sweep figures
@@ -168,12 +227,13 @@ def _bands(ax, frame: pd.DataFrame, value: str, by: str = "scenario", scale: flo
         mean = wide.mean(axis=1)
         n = wide.notna().sum(axis=1).clip(lower=1)
         half = stats.t.ppf(0.975, (n - 1).clip(lower=1)) * wide.std(axis=1, ddof=1).fillna(0) / np.sqrt(n)
-        line, = ax.plot(mean.index, mean, linewidth=1.6, label=str(name))
+        line, = ax.plot(mean.index, mean, label=str(name), color=SCENARIO_COLORS.get(str(name)))
         low, high = (mean - half).clip(lower=limits[0]), (mean + half).clip(upper=limits[1])
         ax.fill_between(mean.index, low, high, color=line.get_color(), alpha=0.2)
     _month_axis(ax)
 
 
+@styled
 def sweep_revenue(providers: pd.DataFrame, names: tuple[str, ...] = ("openai", "anthropic", "google")) -> Figure:
     """API revenue of the main providers over time per scenario, with 95% bands across seeds."""
     fig = Figure(figsize=(13, 4), layout="constrained")
@@ -187,6 +247,7 @@ def sweep_revenue(providers: pd.DataFrame, names: tuple[str, ...] = ("openai", "
     return fig
 
 
+@styled
 def sweep_tier_shares(tiers: pd.DataFrame, tier: str = "frontier") -> Figure:
     """A tier's spend share and usage share (calls) over time per scenario."""
     fig = Figure(figsize=(12, 4), layout="constrained")
@@ -205,6 +266,7 @@ def sweep_tier_shares(tiers: pd.DataFrame, tier: str = "frontier") -> Figure:
     return fig
 
 
+@styled
 def sweep_adoption(market: pd.DataFrame) -> Figure:
     """Share of enterprises routing over time per scenario."""
     fig = Figure(figsize=(8, 4), layout="constrained")
@@ -216,6 +278,7 @@ def sweep_adoption(market: pd.DataFrame) -> Figure:
     return fig
 
 
+@styled
 def sweep_overseas(tiers: pd.DataFrame) -> Figure:
     """Overseas (CN) models' usage share (calls) over time per scenario (H3)."""
     fig = Figure(figsize=(8, 4), layout="constrained")
@@ -228,6 +291,7 @@ def sweep_overseas(tiers: pd.DataFrame) -> Figure:
     return fig
 
 
+@styled
 def sweep_savings(enterprises: pd.DataFrame, last_months: int = 12) -> Figure:
     """Distribution over runs of the enterprise savings share in the last months, per scenario."""
     fig = Figure(figsize=(8, 4), layout="constrained")
@@ -244,6 +308,7 @@ def sweep_savings(enterprises: pd.DataFrame, last_months: int = 12) -> Figure:
     return fig
 
 
+@styled
 def sweep_break_even(runs: pd.DataFrame, names: tuple[str, ...] = ("openai", "anthropic", "google")) -> Figure:
     """Share of runs whose provider has broken even by each year, per scenario (censored at the horizon).
 
@@ -260,7 +325,8 @@ def sweep_break_even(runs: pd.DataFrame, names: tuple[str, ...] = ("openai", "an
         for scenario, group in when.groupby(runs["scenario"]):
             shares = [100 * (group <= y).mean() for y in years]
             # a step per year's end, drawn over the year so the last one shows too
-            ax.step([*years, years[-1] + 1], [*shares, shares[-1]], where="post", label=str(scenario))
+            ax.step([*years, years[-1] + 1], [*shares, shares[-1]], where="post", label=str(scenario),
+                    color=SCENARIO_COLORS.get(str(scenario)))
         ax.set_title(name)
         ax.set_xlabel("broken even by the end of year")
         ax.set_ylim(-2, 102)

@@ -19,6 +19,8 @@ import pandas as pd
 from joblib import Parallel, delayed
 from matplotlib.figure import Figure
 
+from routesim.analysis.plots import styled
+
 # parameter -> (low, high): the calibration's priors for the parameters it fits (read from its
 # search box, conf/calibrate/default.yaml, so the fitted values lie inside by construction),
 # plus the sourced ranges of the rebound ([S41]/S46/S32) and the tier price trends (flat to the
@@ -112,6 +114,13 @@ def sobol_analysis(samples: int = 32, seed: int = 0, extra: list[str] | None = N
     return pd.DataFrame(rows), frame
 
 
+def label(key: str) -> str:
+    """A config key as an axis label: 'price change per year (market.trends.frontier)'."""
+    section, _, leaf = key.rpartition(".")
+    return f"{leaf.replace('_', ' ')} ({section})"
+
+
+@styled
 def plot_sobol(indices: pd.DataFrame, subtitle: str = "") -> Figure:
     """First-order and total Sobol indices (with 95% intervals) per parameter, one panel per outcome."""
     outcomes_ = list(dict.fromkeys(indices["outcome"]))
@@ -124,7 +133,7 @@ def plot_sobol(indices: pd.DataFrame, subtitle: str = "") -> Figure:
         y = np.arange(len(part))
         ax.barh(y + 0.2, part["ST"], height=0.4, xerr=part["ST_conf"], color="#1f4e79", label="total (ST)")
         ax.barh(y - 0.2, part["S1"], height=0.4, xerr=part["S1_conf"], color="#5aa469", label="first order (S1)")
-        ax.set_yticks(y, part["parameter"], fontsize="small")
+        ax.set_yticks(y, [label(k) for k in part["parameter"]], fontsize="small")
         ax.set_xlabel("share of the outcome's variance")
         ax.set_title(f"Sobol indices: {outcome}", fontsize="medium")
         ax.legend(fontsize="small", loc="lower right")
@@ -132,6 +141,7 @@ def plot_sobol(indices: pd.DataFrame, subtitle: str = "") -> Figure:
     return fig
 
 
+@styled
 def plot_indices(indices: pd.DataFrame) -> Figure:
     """Bar plot of mu* (with its 95% interval) per parameter, one panel per outcome."""
     outcomes_ = list(dict.fromkeys(indices["outcome"]))
@@ -140,10 +150,11 @@ def plot_indices(indices: pd.DataFrame) -> Figure:
     for ax, outcome in zip(axes, outcomes_, strict=True):
         part = indices[indices["outcome"] == outcome].sort_values("mu_star")
         scale = 1e9 if outcome.endswith("_usd") else 1.0
-        ax.barh(part["parameter"], part["mu_star"] / scale, xerr=part["mu_star_conf"] / scale, color="#1f4e79")
+        ax.barh([label(k) for k in part["parameter"]], part["mu_star"] / scale, xerr=part["mu_star_conf"] / scale,
+                color="#1f4e79")
         ax.set_title(f"Morris mu*: {outcome}", fontsize="small")
         ax.set_xlabel("mu* (USD billions)" if scale > 1 else "mu* (share)")
-        ax.tick_params(labelsize="x-small")
+        ax.tick_params(labelsize="small")
         ax.grid(True, axis="x", alpha=0.3)
     return fig
 
