@@ -121,7 +121,8 @@ def index(claims: pd.DataFrame, out: Path, commit: str, sources: dict[str, Path]
             f"20 paired seeds each unless its file says otherwise). Generated {stamp} at commit `{commit}` by "
             "`make results` (each sweep's own commit is listed under Reports); rerun it to reproduce. Holm's "
             "adjustment within each experiment's report "
-            f"and, for reading across, over all {int(tested.sum())} tested claims.")
+            f"and, for reading across, over all {int(tested.sum())} tested claims. Relative: the effect as a "
+            "fraction of the control; for a metric in ln points, exp(effect) - 1.")
     links = [f"- [{name}]({name}/report.md)" + (f" · [notebook]({name}/{name}.html)"
                                                    if (out / name / f"{name}.html").exists() else "")
              + f" · sweep `{sources[name]}` (simulated at commit `{commit_of(sources[name])}`)" for name in sources]

@@ -163,6 +163,8 @@ case("analyze", "duplicate runs", ["@/dupes"], ["same run", "seed 0"], command="
 case("analyze", "a single run", ["@/dupes/0"], ["is a single run", "sweep folder"], command="routesim-analyze")
 case("analyze", "a parent of two sweeps", ["@/two_sweeps"], ["holds 2 sweeps", "give one of them"],
      command="routesim-analyze")
+case("analyze", "a parent of one sweep", ["@/one_sweep"], ["holds one sweep", "give that folder"],
+     command="routesim-analyze")
 case("analyze", "runs of two horizons", ["@/mixed"], ["differ in end", "2024-03", "2024-04", "each sweep folder"],
      command="routesim-analyze")
 case("analyze", "alpha out of range", ["@/dupes", "--alpha", "2"], ["--alpha"], command="routesim-analyze")
@@ -222,6 +224,7 @@ def _scratch(root: Path) -> None:
     for name in ("a", "b"):  # two sweeps side by side under one parent
         shutil.copytree(root / "dupes" / "0", root / "two_sweeps" / name / "0")
         (root / "two_sweeps" / name / "multirun.yaml").write_text("hydra: {}\n")
+    shutil.copytree(root / "two_sweeps" / "a", root / "one_sweep" / "a")  # a parent holding one sweep
 
 
 def _run(root: Path, ids: list[str]) -> dict[str, dict]:
@@ -238,7 +241,7 @@ def _run(root: Path, ids: list[str]) -> dict[str, dict]:
                    check=True, timeout=900, env=env)
     out = json.loads((root / "results.json").read_text())
     wrote = [str(p) for pattern in ("run.json", "*.parquet") for p in root.rglob(pattern)
-             if not {"dupes", "two_sweeps", "mixed"} & set(p.parts)]  # the scratch runs the cases read
+             if not {"dupes", "two_sweeps", "one_sweep", "mixed"} & set(p.parts)]  # the scratch runs the cases read
     for got in out.values():
         got["wrote"] = wrote  # no case may write a run (the cases share the scratch folder)
     return out

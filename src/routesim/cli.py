@@ -46,11 +46,16 @@ REPORT_SEEDS = 2000
 
 
 def git_commit(repo: Path = CONF_DIR.parent) -> str:
-    """The source tree's commit ("+dirty" if it has uncommitted changes), or "unknown"."""
+    """The source tree's commit ("+dirty" if it has uncommitted changes), or "unknown".
+
+    Changes under ``results/`` (outputs, such as the shipped report being rewritten) do not
+    make the source dirty.
+    """
     try:
         sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
                              text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)results"],
                                capture_output=True, text=True, check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"

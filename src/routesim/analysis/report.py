@@ -58,6 +58,10 @@ def paragraph(row: pd.Series) -> str:
               f"(members' 10th-90th percentiles {human(row['member_p10'], unit)} to {human(row['member_p90'], unit)});"
               f" {row['parameter_variance_share']:.0%} of its variance comes from the parameters, the rest from "
               "seed noise." if members else "")
+    floor = 2.0 / 2 ** int(row["n"]) if row.get("test", "").startswith("sign-flip") else 0.0
+    if floor > row["alpha"]:  # too few pairs for the test to ever reject
+        spread += (f" With {row['n']} pairs the sign-flip test cannot give p below {floor:.3g} (two-sided): "
+                   "undecided here means too few seeds, not no effect.")
     return (f"{head} Metric `{row['metric']}` in {unit or 'its own unit'}, {row['comparison']} over {units}: "
             f"the control averages {human(row['control_mean'], unit)}; the treatment differs by "
             f"{human(row['estimate'], unit)} ({pct}; 95% CI {human(row['ci_low'], unit)} to "
@@ -272,6 +276,8 @@ def not_a_sweep(path: Path) -> str | None:
     if len(nested) > 1:
         names = ", ".join(str(p.relative_to(path)) for p in nested[:4]) + (", ..." if len(nested) > 4 else "")
         return f"holds {len(nested)} sweeps ({names}); give one of them."
+    if len(nested) == 1:
+        return f"holds one sweep, {nested[0].relative_to(path)}; give that folder."
     return None
 
 
