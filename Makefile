@@ -54,7 +54,7 @@ notebooks: $(VENV)/.dev  ## execute experiments/*.py on their newest sweeps into
 calibrate: $(VENV)/.dev  ## fit the baseline to conf/calibration/targets.yaml; rewrites conf/fitted/default.yaml
 	$(BIN)/routesim-calibrate $(ARGS)
 
-results: $(VENV)/.dev  ## run every experiment, analyse it, execute its notebook; writes results/report/ (~15 min)
+results: $(VENV)/.dev  ## run every experiment, analyse it, execute its notebook; writes results/report/ (~10 min)
 	$(BIN)/python experiments/make_results.py $(ARGS)
 
 discover: $(VENV)/.dev  ## PRIM: where routing cuts OpenAI's / Anthropic's 2030 revenue by over half (results/discovery/)
