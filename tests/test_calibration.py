@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import numpy as np
@@ -170,3 +171,33 @@ def test_shipped_calibration_still_fits():
     kept = shipped.loc[(shipped["kind"] == "fit") & shipped["within_tolerance"], "id"]
     lost = [t for t in kept if not table.loc[t, "within_tolerance"]]
     assert not lost, f"targets no longer within tolerance: {lost}"
+
+
+def test_the_output_contract_lists_every_column_a_run_writes():
+    from routesim import compose, simulate
+    from routesim.results import TABLE_COLUMNS, TABLES
+
+    res = simulate(compose(["market=tiny", "population=tiny", "fitted=none", "end=2024-02"]))
+    for table in TABLES:
+        assert tuple(getattr(res, table).columns) == TABLE_COLUMNS[table], table
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"column": "usage_sharee"}, "target T: table providers has no column 'usage_sharee'; allowed: provider, origin"),
+    ({"filter": {"lab": "openai"}}, "target T: table providers cannot be filtered by 'lab'; allowed: provider, origin"),
+    ({"filter": {"provider": "openia"}}, "target T: filter provider = 'openia' is not in this market; allowed: "),
+    ({"table": "market", "column": "calls", "filter": {"provider": "openai"}},
+     "cannot be filtered by 'provider'; allowed: nothing"),
+    ({"column": "break_even_year", "filter": {}}, "target T: break_even_year needs filter {provider:"),
+])
+def test_a_target_naming_an_unknown_column_or_filter_fails_naming_its_id_before_simulating(change, message):
+    from routesim import compose
+    from routesim.calibration import Target, check_targets
+
+    base = {"id": "T", "description": "", "table": "providers", "column": "usage_share", "value": 0.3,
+            "tolerance": 0.1, "kind": "fit", "source": "", "start": "2024-12", "end": "2024-12",
+            "filter": {"provider": "openai"}, "transform": "none"}
+    cfg = compose([])
+    check_targets([Target(**base)], cfg)  # the good one passes
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_targets([Target(**{**base, **change})], cfg)

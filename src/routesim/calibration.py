@@ -20,7 +20,7 @@ import yaml
 from scipy import stats
 
 from routesim.compose import CONF_DIR
-from routesim.config import ConfigError, parse_month
+from routesim.config import Config, ConfigError, parse_month
 from routesim.results import TABLES, Results
 
 TARGETS_FILE = CONF_DIR / "calibration" / "targets.yaml"
@@ -85,6 +85,37 @@ def load_targets(path: str | Path = TARGETS_FILE) -> list[Target]:
                           kind=item["kind"], source=item.get("source", ""), start=str(start), end=str(end),
                           filter=dict(item.get("filter") or {}), transform=transform))
     return out
+
+
+def check_targets(targets: list[Target], cfg: Config) -> None:
+    """Refuse, before simulating, a target naming a column, filter key or value the run cannot have.
+
+    The error names the target's id and what is allowed.
+    """
+    from routesim.config import TIERS
+    from routesim.results import TABLE_COLUMNS, TABLE_KEYS
+
+    providers = sorted(cfg.market.providers)
+    known = {"provider": providers, "tier": list(TIERS),
+             "model": sorted({*cfg.market.models, *cfg.scenario.new_models}),
+             "origin": sorted({p.origin for p in cfg.market.providers.values()})}
+    for t in targets:
+        if t.column == "break_even_year":  # from run.json, per provider
+            if set(t.filter) != {"provider"} or t.filter["provider"] not in providers:
+                raise ConfigError(f"target {t.id}: break_even_year needs filter {{provider: <one of "
+                                  f"{', '.join(providers)}>}}, got {t.filter}.")
+            continue
+        if t.column not in TABLE_COLUMNS[t.table]:
+            raise ConfigError(f"target {t.id}: table {t.table} has no column {t.column!r}; allowed: "
+                              f"{', '.join(TABLE_COLUMNS[t.table][1:])}.")
+        keys = [k for k in TABLE_KEYS[t.table] if k != "month"]
+        for key, value in t.filter.items():
+            if key not in keys:
+                raise ConfigError(f"target {t.id}: table {t.table} cannot be filtered by {key!r}; allowed: "
+                                  f"{', '.join(keys) or 'nothing (one row a month)'}.")
+            if str(value) not in known[key]:
+                raise ConfigError(f"target {t.id}: filter {key} = {value!r} is not in this market; allowed: "
+                                  f"{', '.join(known[key])}.")
 
 
 def simulated_value(results: Results, target: Target) -> float:

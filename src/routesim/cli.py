@@ -101,11 +101,12 @@ register_configs()
 
 def calibration_trial(cfg: DictConfig, out_dir: Path) -> float:
     """Simulate the trial's seeds, write its fit table, return the loss the sweeper minimises."""
-    from routesim.calibration import TARGETS_FILE, fit_loss, fit_table, load_targets
+    from routesim.calibration import TARGETS_FILE, check_targets, fit_loss, fit_table, load_targets
     from routesim.simulation import simulate_seeds
 
     config = to_config(cfg)
     targets = [t for t in load_targets(config.calibration.targets or TARGETS_FILE) if t.kind == "fit"]
+    check_targets(targets, config)  # before simulating: a bad target names its id
     table = fit_table(simulate_seeds(config, config.calibration.n_seeds), targets)
     loss = fit_loss(table, config.calibration.band_penalty)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -346,7 +347,7 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     import yaml
 
     from routesim.analysis.plots import calibration_report
-    from routesim.calibration import TARGETS_FILE, fit_loss, fit_table, load_targets, targets_horizon
+    from routesim.calibration import TARGETS_FILE, check_targets, fit_loss, fit_table, load_targets, targets_horizon
     from routesim.compose import compose
     from routesim.simulation import simulate_seeds
 
@@ -385,6 +386,7 @@ def calibrate_main(argv: list[str] | None = None) -> None:
     params = {k: v if isinstance(v, int) else float(v) for k, v in best["best_params"].items()}  # ints stay ints
 
     targets = load_targets(TARGETS_FILE)
+    check_targets(targets, compose(["output.plots=false"]))  # before re-scoring: a bad target names its id
     finalists = best_trials(sweep_dir, args.finalists)
     if len(finalists) > 1:
         fit_targets = [t for t in targets if t.kind == "fit"]

@@ -26,6 +26,31 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {"providers": ("month", "provider", "or
 RUN_FILE = "run.json"
 EXPERIMENT_FILE = "experiment.json"  # a sweep's claims and their hash, written when it starts
 
+# every table's columns, in order: the output contract (README "Outputs"); a test holds the
+# tables a run writes to it, so that a calibration target or a claim naming a column can be
+# checked before anything is simulated
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "providers": ("month", "provider", "origin", "revenue_usd", "calls", "tokens", "usage_share", "spend_share",
+                  "token_share", "serving_cost_usd", "gross_margin_usd", "fixed_cost_usd", "operating_income_usd",
+                  "cumulative_operating_income_usd"),
+    "models": ("month", "model", "provider", "tier", "price_in_usd_per_mtok", "price_out_usd_per_mtok", "ability",
+               "calls", "tokens", "revenue_usd"),
+    "tiers": ("month", "tier", "revenue_usd", "calls", "tokens", "usage_share", "spend_share", "token_share"),
+    "enterprises": ("month", "spend_usd", "router_fees_usd", "integration_cost_usd", "no_routing_spend_usd",
+                    "router_spend_usd", "router_no_routing_spend_usd", "router_calls", "router_frontier_calls",
+                    "tasks_demanded", "tasks_served", "tasks_unmet", "tasks_throttled", "tasks_below_requirement",
+                    "expected_successes", "adopters", "active_enterprises", "cap_hits", "at_cap", "overspend_usd",
+                    "runaway_events", "max_bill_to_budget", "downgraded", "budget_periods_closed",
+                    "budget_periods_overrun", "overrun_demanded_usd", "overrun_budget_usd", "vendor_switches",
+                    "savings_usd", "savings_share", "router_savings_share", "router_frontier_call_share",
+                    "success_rate", "n_agents", "adopter_share", "at_cap_share", "budget_overrun_share",
+                    "vendor_switch_share"),
+    "market": ("month", "total_spend_usd", "calls", "tokens", "hhi_spend", "hhi_usage", "frontier_revenue_usd",
+               "frontier_calls", "frontier_revenue_per_frontier_call_usd", "frontier_revenue_per_call_usd",
+               "frontier_usage_share", "frontier_spend_share", "frontier_token_share", "adoption_share",
+               "savings_share"),
+}
+
 
 @dataclass
 class Results:
