@@ -203,6 +203,17 @@ def targets_horizon(targets: list[Target], kind: str = "fit") -> str:
     return max(ends, key=lambda m: parse_month(m, "end"))
 
 
+def prior_latin_hypercube(n: int, seed: int) -> pd.DataFrame:
+    """``n`` Latin-hypercube draws from the calibration's priors (one column per dotted key, sorted)."""
+    from scipy.stats import qmc
+
+    ranges = prior_ranges()
+    keys = sorted(ranges)
+    unit = qmc.LatinHypercube(d=len(keys), seed=seed).random(n)
+    low, high = (np.array([ranges[k][j] for k in keys]) for j in (0, 1))
+    return pd.DataFrame(qmc.scale(unit, low, high), columns=keys)
+
+
 _INTERVAL = re.compile(r"^\s*interval\(\s*([^,\s]+)\s*,\s*([^)\s]+)\s*\)\s*$")
 
 

@@ -20,7 +20,6 @@ import argparse
 import functools
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from routesim.config import ConfigError
@@ -78,15 +77,10 @@ def write_prior_draws(n: int = 50, seed: int = PRIOR_DRAWS_SEED, name: str = PRI
 
     Equal weights; the ``.yaml`` config beside it points every parameter at the member's row.
     """
-    from scipy.stats import qmc
+    from routesim.calibration import prior_latin_hypercube
 
-    from routesim.calibration import prior_ranges
-
-    ranges = prior_ranges()
-    keys = sorted(ranges)
-    unit = qmc.LatinHypercube(d=len(keys), seed=seed).random(n)
-    low, high = (np.array([ranges[k][j] for k in keys]) for j in (0, 1))
-    table = pd.DataFrame(qmc.scale(unit, low, high), columns=keys)
+    table = prior_latin_hypercube(n, seed)
+    keys = list(table.columns)
     table.insert(0, "weight", 1.0 / n)
     table.insert(0, "member", range(n))
     csv = _fitted_dir() / f"{name}.csv"

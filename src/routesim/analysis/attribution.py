@@ -144,6 +144,14 @@ def waterfall(tables: dict[str, pd.DataFrame], years: tuple[int, int] = (2025, 2
     return fig
 
 
+def subtitle(sweep: Sweep, treatment: str, control: str) -> str:
+    """What the waterfall shows: the pair, the seeds and the agents."""
+    seeds = sweep.runs.loc[sweep.runs["scenario"] == treatment, "seed"].nunique()
+    agents = int(sweep.tables["enterprises"]["n_agents"].max()) if "enterprises" in sweep.tables else 0
+    return (f"{treatment} minus {control}, mean over {seeds} paired seeds, {agents:,} agents "
+            "(weighted: USD of the real market)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m routesim.analysis.attribution <sweep>``: tables per lab and the waterfall."""
     parser = argparse.ArgumentParser(prog="python -m routesim.analysis.attribution",
@@ -166,11 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         tables[lab].to_csv(out / f"attribution_{lab}.csv")
         print(f"{lab} (USD millions, {args.treatment} - {args.control}, mean over seeds):")
         print((tables[lab] / 1e6).round(1).to_string())
-    seeds = sweep.runs.loc[sweep.runs["scenario"] == args.treatment, "seed"].nunique()
-    agents = int(sweep.tables["enterprises"]["n_agents"].max())
-    subtitle = (f"{args.treatment} minus {args.control}, mean over {seeds} paired seeds, {agents:,} agents "
-                "(weighted: USD of the real market)")
-    waterfall(tables, subtitle=subtitle).savefig(out / "attribution.png", dpi=110)
+    waterfall(tables, subtitle=subtitle(sweep, args.treatment, args.control)).savefig(out / "attribution.png", dpi=110)
     print(f"wrote {out}/attribution_*.csv and attribution.png")
 
 

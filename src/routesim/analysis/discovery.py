@@ -47,25 +47,14 @@ def cuts(point: dict[str, float], scenario: str, seed: int, base: tuple[str, ...
     return out
 
 
-def design(points: int, seed: int) -> pd.DataFrame:
-    """A Latin hypercube of ``points`` draws from the calibration's priors (dotted keys as columns)."""
-    from scipy.stats import qmc
-
-    from routesim.calibration import prior_ranges
-
-    ranges = prior_ranges()
-    keys = sorted(ranges)
-    unit = qmc.LatinHypercube(d=len(keys), seed=seed).random(points)
-    low, high = (np.array([ranges[k][j] for k in keys]) for j in (0, 1))
-    return pd.DataFrame(qmc.scale(unit, low, high), columns=keys)
-
-
 def explore(points: int = 40, scenarios: tuple[str, ...] = SCENARIOS, seed: int = 0,
             extra: list[str] | None = None, n_jobs: int = 2) -> pd.DataFrame:
     """Every (point, scenario): the parameters, the scenario and each lab's cut."""
     from joblib import Parallel, delayed
 
-    draws = design(points, seed)
+    from routesim.calibration import prior_latin_hypercube
+
+    draws = prior_latin_hypercube(points, seed)
     jobs = [(row.to_dict(), scenario) for _, row in draws.iterrows() for scenario in scenarios]
     base = tuple(extra or ())
     results = Parallel(n_jobs=n_jobs)(delayed(cuts)(p, s, seed, base) for p, s in jobs)

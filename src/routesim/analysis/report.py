@@ -215,7 +215,7 @@ def write_attribution(sweep: Sweep, out: Path, plot: bool = True) -> dict[str, p
     Writes ``attribution_<lab>.csv`` (USD per year, mean over seeds) and ``attribution.png``;
     returns the tables (none when the sweep lacks the pair or the labs).
     """
-    from routesim.analysis.attribution import attribution, waterfall
+    from routesim.analysis.attribution import attribution, subtitle, waterfall
 
     scenarios = set(sweep.runs["scenario"])
     if not {"status_quo", "no_routing"} <= scenarios or "models" not in sweep.tables:
@@ -225,10 +225,7 @@ def write_attribution(sweep: Sweep, out: Path, plot: bool = True) -> dict[str, p
     for lab, frame in tables.items():
         atomic_write(out / f"attribution_{lab}.csv", lambda p, f=frame: f.to_csv(p))
     if plot and tables:
-        seeds = sweep.runs.loc[sweep.runs["scenario"] == "status_quo", "seed"].nunique()
-        agents = int(sweep.tables["enterprises"]["n_agents"].max()) if "enterprises" in sweep.tables else 0
-        fig = waterfall(tables, subtitle=f"status_quo minus no_routing, mean over {seeds} paired seeds, {agents:,} "
-                                         "agents (weighted: USD of the real market)")
+        fig = waterfall(tables, subtitle=subtitle(sweep, "status_quo", "no_routing"))
         fig.savefig(out / "attribution.png", dpi=110)
     return tables
 

@@ -64,6 +64,21 @@ def outcomes(point: dict[str, float], seed: int, base: tuple[str, ...] = ()) -> 
     return {"frontier_revenue_2030_usd": revenue, "frontier_spend_share_2030": float(revenue / all_2030)}
 
 
+def _problem() -> dict:
+    """SALib's problem over ``UNCERTAIN``."""
+    names = list(UNCERTAIN)
+    return {"num_vars": len(names), "names": names, "bounds": [list(UNCERTAIN[n]) for n in names]}
+
+
+def _simulate_points(points: np.ndarray, seed: int, extra: list[str] | None, n_jobs: int) -> pd.DataFrame:
+    """Every sampled point (a row of values of ``UNCERTAIN``) with its outcomes, in parallel."""
+    names = list(UNCERTAIN)
+    base = tuple(extra or ())
+    jobs = [{n: float(v) for n, v in zip(names, row, strict=True)} for row in points]
+    results = Parallel(n_jobs=n_jobs)(delayed(outcomes)(job, seed, base) for job in jobs)
+    return pd.concat([pd.DataFrame(points, columns=names), pd.DataFrame(results)], axis=1)
+
+
 def morris_analysis(trajectories: int = 10, levels: int = 4, seed: int = 0, extra: list[str] | None = None,
                     n_jobs: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the Morris design; returns (indices per outcome and parameter, the sampled points).
@@ -73,13 +88,10 @@ def morris_analysis(trajectories: int = 10, levels: int = 4, seed: int = 0, extr
     from SALib.analyze import morris as analyze
     from SALib.sample import morris as sample
 
-    names = list(UNCERTAIN)
-    problem = {"num_vars": len(names), "names": names, "bounds": [list(UNCERTAIN[n]) for n in names]}
+    problem = _problem()
+    names = problem["names"]
     points = sample.sample(problem, trajectories, num_levels=levels, seed=seed)
-    base = tuple(extra or ())
-    jobs = [{n: float(v) for n, v in zip(names, row, strict=True)} for row in points]
-    results = Parallel(n_jobs=n_jobs)(delayed(outcomes)(job, seed, base) for job in jobs)
-    frame = pd.concat([pd.DataFrame(points, columns=names), pd.DataFrame(results)], axis=1)
+    frame = _simulate_points(points, seed, extra, n_jobs)
     rows = []
     for outcome in OUTCOMES:
         res = analyze.analyze(problem, points, frame[outcome].to_numpy(), num_levels=levels, seed=seed)
@@ -98,13 +110,10 @@ def sobol_analysis(samples: int = 32, seed: int = 0, extra: list[str] | None = N
     from SALib.analyze import sobol as analyze
     from SALib.sample import sobol as sample
 
-    names = list(UNCERTAIN)
-    problem = {"num_vars": len(names), "names": names, "bounds": [list(UNCERTAIN[n]) for n in names]}
+    problem = _problem()
+    names = problem["names"]
     points = sample.sample(problem, samples, calc_second_order=False, seed=seed)
-    base = tuple(extra or ())
-    jobs = [{n: float(v) for n, v in zip(names, row, strict=True)} for row in points]
-    results = Parallel(n_jobs=n_jobs)(delayed(outcomes)(job, seed, base) for job in jobs)
-    frame = pd.concat([pd.DataFrame(points, columns=names), pd.DataFrame(results)], axis=1)
+    frame = _simulate_points(points, seed, extra, n_jobs)
     rows = []
     for outcome in OUTCOMES:
         res = analyze.analyze(problem, frame[outcome].to_numpy(), calc_second_order=False, seed=seed)

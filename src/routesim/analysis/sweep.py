@@ -10,6 +10,7 @@ would be counted twice in every comparison: the sweep is refused (:class:`Duplic
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -92,9 +93,7 @@ def load_sweep(path: str | Path, progress: bool = False) -> Sweep:
             run["member"] = int(fitted.get("member", 0))
         claims = meta.get("config", {}).get("experiment", {})
         if claims.get("hypotheses"):
-            from routesim.analysis.hypotheses import spec_hash  # local: hypotheses imports this module
-
-            run["spec_hash"] = spec_hash(claims)
+            run["spec_hash"] = _spec_hash(json.dumps(claims, sort_keys=True))
         for provider, info in meta.get("break_even", {}).items():
             run[f"break_even_{provider}"] = info.get("month")
         rows.append(run)
@@ -195,6 +194,14 @@ def _refuse_mixed(loaded: list, path: Path) -> None:
                               for value, folders in values.items())
             raise MixedRunsError(f"the runs differ in {key} ({parts}) though no run's overrides vary it: "
                                  "they are runs of different sweeps; analyse each sweep folder on its own")
+
+
+@functools.lru_cache(maxsize=16)
+def _spec_hash(claims_json: str) -> str:
+    """The claims' hash, once per distinct spec (every run of a sweep carries the same one)."""
+    from routesim.analysis.hypotheses import spec_hash  # local: hypotheses imports this module
+
+    return spec_hash(json.loads(claims_json))
 
 
 def _other_overrides(meta: dict) -> str:
