@@ -72,6 +72,22 @@ def sweep_of(name: str, sweeps: Path, reuse: bool) -> Path:
     return folder
 
 
+LEAN_CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+            "pre{background:#f6f6f6;padding:.5em;overflow-x:auto}table{border-collapse:collapse;font-size:13px}"
+            "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}")
+
+
+def lean_html(ipynb: Path, target: Path) -> None:
+    """The executed notebook as a small page: nbconvert's basic template and a few lines of CSS,
+    not the ~3,000 lines of JupyterLab styles every full export repeats."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="basic").from_notebook_node(nbformat.read(ipynb, as_version=4))
+    target.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(ipynb.stem)}</title>"
+                      f"<style>{LEAN_CSS}</style></head><body>{body}</body></html>\n")
+
+
 def curate(name: str, sweep: Path, out: Path) -> pd.DataFrame:
     """Copy the small, readable part of an analysed sweep to ``out/<name>/``; returns its claims."""
     target = out / name
@@ -79,9 +95,11 @@ def curate(name: str, sweep: Path, out: Path) -> pd.DataFrame:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     analysis = sweep / "analysis"
-    for pattern in ("report.md", "hypotheses.csv", "attribution_*.csv", "*.png", f"{name}.html"):
+    for pattern in ("report.md", "hypotheses.csv", "attribution_*.csv", "*.png"):
         for path in analysis.glob(pattern):
             shutil.copy2(path, target / path.name)
+    if (analysis / f"{name}.ipynb").exists():
+        lean_html(analysis / f"{name}.ipynb", target / f"{name}.html")
     claims = pd.read_csv(analysis / "hypotheses.csv")
     claims.insert(0, "experiment", name)
     return claims
