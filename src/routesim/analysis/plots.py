@@ -7,6 +7,7 @@ replace a notebook's inline backend (its figures would print as text).
 from __future__ import annotations
 
 import functools
+import textwrap
 from pathlib import Path
 
 import matplotlib as mpl
@@ -338,26 +339,27 @@ def sweep_break_even(runs: pd.DataFrame, names: tuple[str, ...] = ("openai", "an
     return fig
 
 
-def sweep_caption(sweep) -> str:
-    """What a sweep figure shows: experiment, scenarios, seeds, agents, and what the lines are."""
+def sweep_caption(sweep, bands: bool = True) -> str:
+    """What a sweep figure shows: experiment, scenarios, seeds, agents, and what lines and bands are."""
     runs = sweep.runs
     seeds = runs.groupby("scenario")["seed"].nunique().max()
     agents = int(sweep.tables["enterprises"]["n_agents"].max()) if "enterprises" in sweep.tables else 0
     name = sweep.experiment.get("name") or "sweep"
     return (f"{name}: {', '.join(sorted(runs['scenario'].unique()))}; {seeds} seeds, {agents:,} agents "
-            "(weighted to the real market); lines are means over seeds, bands 95% intervals")
+            "(weighted to the real market)" + ("; lines are means over seeds, bands 95% intervals" if bands else ""))
 
 
-def _captioned(plot):
+def _captioned(plot, bands: bool = True):
     def draw(sweep) -> Figure:
         fig = plot(sweep)
-        if not fig._suptitle:
-            fig.suptitle(sweep_caption(sweep), fontsize="small")
+        if not fig._suptitle:  # wrapped to the figure's width
+            width = int(fig.get_figwidth() * 15)
+            fig.suptitle(textwrap.fill(sweep_caption(sweep, bands), width), fontsize="small")
         return fig
     return draw
 
 
-SWEEP_PLOTS = {name: _captioned(plot) for name, plot in {
+SWEEP_PLOTS = {name: _captioned(plot, bands=name not in ("sweep_savings", "sweep_break_even")) for name, plot in {
     "sweep_revenue": lambda s: sweep_revenue(s.tables["providers"]),
     "sweep_tier_shares": lambda s: sweep_tier_shares(s.tables["tiers"]),
     "sweep_adoption": lambda s: sweep_adoption(s.tables["market"]),
