@@ -51,7 +51,7 @@ lint: $(VENV)/.dev  ## ruff
 notebooks: $(VENV)/.dev  ## execute experiments/*.py on their newest sweeps into .ipynb and HTML
 	$(BIN)/python experiments/run_notebooks.py $(ARGS)
 
-calibrate: $(VENV)/.dev  ## fit the baseline to conf/calibration/targets.yaml; rewrites conf/fitted/default.yaml
+calibrate: $(VENV)/.dev  ## posterior of the baseline given conf/calibration/targets.yaml (~45 min); rewrites conf/fitted/
 	$(BIN)/routesim-calibrate $(ARGS)
 
 results: $(VENV)/.dev  ## run every experiment, analyse it, execute its notebook; writes results/report/ (~10 min)

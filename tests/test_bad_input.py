@@ -188,6 +188,10 @@ case("config value", "ensemble member out of range",
 for args, name in [(["--seeds", "0"], "--seeds"), (["--finalists", "0"], "--finalists"),
                    (["--from-sweep", "@/nowhere"], "optimization_results.yaml"),
                    (["--sweep-dir", "@/old_sweep"], "earlier sweep")]:
+    case("calibrate", "optuna " + " ".join(args), ["--method", "optuna", *args], [name], command="routesim-calibrate")
+for args, name in [(["--population", "5"], "--population"), (["--minutes", "0"], "--minutes"),
+                   (["--method", "grid"], "--method"), (["--out", "@/old_sweep"], "not empty"),
+                   (["--agents", "0"], "--agents")]:
     case("calibrate", " ".join(args), args, [name], command="routesim-calibrate")
 
 

@@ -38,7 +38,7 @@ def test_provider_share_targets_of_one_date_are_jointly_attainable():
     must sum to ~1 (the model's shares do): a set summing to 0.886 forced ~0.11 of misfit."""
     by_period: dict[tuple[str, str], list[Target]] = {}
     for t in load_targets(TARGETS_FILE):
-        if t.table == "providers" and t.column == "usage_share" and t.kind == "fit":
+        if t.table == "providers" and t.column == "usage_share" and t.kind in ("fit", "check"):
             by_period.setdefault((t.start, t.end), []).append(t)
     complete = {k: v for k, v in by_period.items() if {"openai", "anthropic", "google"}
                 <= {t.filter["provider"] for t in v}}
@@ -51,7 +51,7 @@ def test_provider_share_targets_of_one_date_are_jointly_attainable():
 def test_survey_share_tolerances_cover_the_surveys_95_percent_sampling_interval():
     """A band narrower than 1.96 SE would fail a correct model on sampling noise alone."""
     shares = [t for t in load_targets(TARGETS_FILE)
-              if t.id.startswith("menlo_") and t.id.endswith("_share") and t.kind == "fit"]
+              if t.id.startswith("menlo_") and t.id.endswith("_share") and t.kind in ("fit", "check")]
     assert len(shares) == 11
     for t in shares:
         n = 600 if t.id.startswith("menlo_2024_") else 150  # Menlo's Nov-2024 sample; 150 otherwise
@@ -61,7 +61,7 @@ def test_survey_share_tolerances_cover_the_surveys_95_percent_sampling_interval(
 def test_shipped_targets_load_and_fit_targets_end_by_mid_2025():
     targets = load_targets(TARGETS_FILE)
     assert len({t.id for t in targets}) == len(targets)
-    assert {t.kind for t in targets} == {"fit", "validate"}
+    assert {t.kind for t in targets} == {"fit", "validate", "check"}
     # the rule: fit only on facts up to mid-2025; one stated exception, a budget fact (no share)
     late = [t for t in targets if t.kind == "fit" and t.end > "2025-07"]
     assert [t.id for t in late] == ["doit_2025_ai_budget_overrun_share"]
@@ -155,22 +155,29 @@ def test_bad_targets_file_names_the_problem(tmp_path, body, message):
 
 @pytest.mark.slow
 def test_shipped_calibration_still_fits():
-    """The fitted default market still fits as well as when it was calibrated (same seeds)."""
-    import dataclasses
+    """The shipped representative point fits the moments as well as when it was calibrated:
+    Hansen's J on the same seeds (conf/fitted/posterior_check.json) has not grown."""
+    import json
 
+    from routesim.calibration import priors
     from routesim.compose import CONF_DIR
+    from routesim.inference import Simulator, data_moments, hansen_j
 
-    shipped = pd.read_csv(CONF_DIR / "fitted" / "fit_table.csv")
+    check = json.loads((CONF_DIR / "fitted" / "posterior_check.json").read_text())
     targets = [t for t in load_targets(TARGETS_FILE) if t.kind == "fit"]
-    cfg = compose([])
-    first = int(shipped["first_seed"].iloc[0]) if "first_seed" in shipped else 0  # the seeds it was reported on
-    runs = [simulate(dataclasses.replace(cfg, seed=cfg.seed + first + s)) for s in range(int(shipped["seeds"].iloc[0]))]
-    table = fit_table(runs, targets).set_index("id")
-    penalty = cfg.calibration.band_penalty
-    assert fit_loss(table.reset_index(), penalty) <= 1.25 * fit_loss(shipped, penalty) + 0.05
-    kept = shipped.loc[(shipped["kind"] == "fit") & shipped["within_tolerance"], "id"]
-    lost = [t for t in kept if not table.loc[t, "within_tolerance"]]
-    assert not lost, f"targets no longer within tolerance: {lost}"
+    data = data_moments(targets)
+    base = compose([f"end={check['horizon']}", f"population.n_enterprises={check['agents']}", "output.plots=false"])
+    point = {k: float(v) for k, v in check["representative_point"].items()}
+    shipped = compose([])
+    for key, value in point.items():  # conf/fitted/default.yaml is that point
+        node = shipped
+        for part in key.split("."):
+            node = getattr(node, part)
+        assert node == pytest.approx(value, rel=1e-12), key
+    sims = Simulator(base, targets, data.ids, seeds=int(check["j_seeds"]), salt=int(check["j_salt"])).runs(point)
+    free = sum(p.dist == "uniform" for p in priors().values())
+    now = hansen_j(sims, data, n_params=free)
+    assert now["J"] <= 1.25 * check["J"]["J"] + 1.0, (now, check["J"])
 
 
 def test_the_output_contract_lists_every_column_a_run_writes():

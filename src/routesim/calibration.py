@@ -24,8 +24,12 @@ from routesim.config import Config, ConfigError, parse_month
 from routesim.results import TABLES, Results
 
 TARGETS_FILE = CONF_DIR / "calibration" / "targets.yaml"
-PRIORS_FILE = CONF_DIR / "calibrate" / "default.yaml"
-KINDS = ("fit", "validate")
+PRIORS_FILE = CONF_DIR / "calibrate" / "priors.yaml"
+SEARCH_FILE = CONF_DIR / "calibrate" / "default.yaml"
+#: fit: in the loss; validate: judged only; check: holds by construction (left out of both)
+KINDS = ("fit", "validate", "check")
+#: how a fit target's sampling error is stated (one rule per kind of fact, targets.yaml header)
+SAMPLING_FORMS = ("{survey, n, design_effect, halfwidth}", "{relative_halfwidth}", "{bound: [low, high]}")
 TRANSFORMS = ("none", "annualise")
 
 
@@ -45,6 +49,8 @@ class Target:
     end: str
     filter: dict[str, Any] = field(default_factory=dict)
     transform: str = "none"
+    dated: str = ""  # when the fact was published or surveyed ("YYYY-MM"); fit targets only
+    sampling: dict[str, Any] = field(default_factory=dict)  # the fact's sampling error (fit targets)
 
 
 def load_targets(path: str | Path = TARGETS_FILE) -> list[Target]:
@@ -80,11 +86,42 @@ def load_targets(path: str | Path = TARGETS_FILE) -> list[Target]:
             raise ConfigError(f"{where}: transform {transform!r} is not one of {', '.join(TRANSFORMS)}.")
         if float(item["tolerance"]) <= 0:
             raise ConfigError(f"{where}: tolerance must be > 0.")
+        sampling = dict(item.get("sampling") or {})
+        dated = str(item.get("dated", ""))
+        if item["kind"] == "fit":
+            if not dated:
+                raise ConfigError(f"{where}: a fit target needs 'dated: YYYY-MM' (when the fact was published).")
+            parse_month(dated, f"{where} dated")
+            _check_sampling(sampling, float(item["value"]), where)
         out.append(Target(id=item["id"], description=item.get("description", ""), table=item["table"],
                           column=item["column"], value=float(item["value"]), tolerance=float(item["tolerance"]),
                           kind=item["kind"], source=item.get("source", ""), start=str(start), end=str(end),
-                          filter=dict(item.get("filter") or {}), transform=transform))
+                          filter=dict(item.get("filter") or {}), transform=transform, dated=dated,
+                          sampling=sampling))
     return out
+
+
+def _check_sampling(sampling: dict[str, Any], value: float, where: str) -> None:
+    """A fit target's sampling error must take one of :data:`SAMPLING_FORMS`, with sane numbers."""
+    keys = set(sampling)
+    allowed = f"allowed: sampling: {' or '.join(SAMPLING_FORMS)}"
+    try:
+        if keys == {"survey", "n", "design_effect", "halfwidth"}:
+            ok = (float(sampling["n"]) >= 1 and float(sampling["design_effect"]) >= 1
+                  and float(sampling["halfwidth"]) >= 0 and 0 <= value <= 1)
+        elif keys == {"relative_halfwidth"}:
+            ok = float(sampling["relative_halfwidth"]) > 0
+        elif keys == {"bound"}:
+            low, high = (float(x) for x in sampling["bound"])
+            ok = low < high and abs(value - (low + high) / 2) <= 1e-9 * max(1.0, abs(value))
+        else:
+            ok = False
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"{where}: sampling {sampling or 'missing'} is not valid ({allowed}; n >= 1, "
+                          "design_effect >= 1, halfwidth >= 0, a survey share in [0, 1], a bound's value "
+                          "at its midpoint).")
 
 
 def check_targets(targets: list[Target], cfg: Config) -> None:
@@ -203,26 +240,91 @@ def targets_horizon(targets: list[Target], kind: str = "fit") -> str:
     return max(ends, key=lambda m: parse_month(m, "end"))
 
 
+@dataclass(frozen=True)
+class Prior:
+    """One calibrated parameter's prior: uniform on [low, high], or log-normal (median, log_sd)."""
+
+    key: str
+    dist: str
+    low: float
+    high: float
+    median: float = float("nan")
+    log_sd: float = float("nan")
+
+    def frozen(self) -> Any:
+        """The scipy.stats distribution."""
+        if self.dist == "uniform":
+            return stats.uniform(loc=self.low, scale=self.high - self.low)
+        return stats.lognorm(s=self.log_sd, scale=self.median)
+
+
+PRIOR_DISTS = ("uniform", "lognormal")
+
+
+def priors(path: str | Path = PRIORS_FILE) -> dict[str, Prior]:
+    """The calibration's priors, {dotted key: Prior}, sorted by key (``conf/calibrate/priors.yaml``).
+
+    A log-normal prior's range (low, high) is its 0.5% and 99.5% quantiles.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())["priors"]
+        items = sorted(raw.items())
+    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not a priors file with a 'priors:' mapping ({exc}).") from None
+    out = {}
+    for key, spec in items:
+        where = f"{path.name}: priors.{key}"
+        dist = (spec or {}).get("dist") if isinstance(spec, dict) else None
+        if dist not in PRIOR_DISTS:
+            raise ConfigError(f"{where}: dist {dist!r} is not one of {', '.join(PRIOR_DISTS)}.")
+        try:
+            if dist == "uniform":
+                low, high = float(spec["low"]), float(spec["high"])
+                if not low < high:
+                    raise ConfigError(f"{where}: low {low:g} must be below high {high:g}.")
+                out[key] = Prior(key, dist, low, high)
+            else:
+                median, log_sd = float(spec["median"]), float(spec["log_sd"])
+                if median <= 0 or log_sd <= 0:
+                    raise ConfigError(f"{where}: median and log_sd must be > 0.")
+                low, high = (float(median * np.exp(z * log_sd)) for z in stats.norm.ppf([0.005, 0.995]))
+                out[key] = Prior(key, dist, low, high, median, log_sd)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc} (uniform needs low, high; lognormal needs median, log_sd).") from None
+    return out
+
+
 def prior_latin_hypercube(n: int, seed: int) -> pd.DataFrame:
-    """``n`` Latin-hypercube draws from the calibration's priors (one column per dotted key, sorted)."""
+    """``n`` Latin-hypercube draws from the calibration's priors (one column per dotted key, sorted).
+
+    Each column is the prior's quantile function applied to a stratified uniform draw, so a
+    log-normal prior is drawn as such, not as a box.
+    """
     from scipy.stats import qmc
 
-    ranges = prior_ranges()
-    keys = sorted(ranges)
+    table = priors()
+    keys = list(table)
     unit = qmc.LatinHypercube(d=len(keys), seed=seed).random(n)
-    low, high = (np.array([ranges[k][j] for k in keys]) for j in (0, 1))
-    return pd.DataFrame(qmc.scale(unit, low, high), columns=keys)
+    return pd.DataFrame({k: table[k].frozen().ppf(unit[:, j]) for j, k in enumerate(keys)})
+
+
+def prior_ranges(path: str | Path = PRIORS_FILE) -> dict[str, tuple[float, float]]:
+    """The calibration's parameters and their ranges: {dotted key: (low, high)}.
+
+    Exploratory tools (EMA Workbench, the dashboard, sensitivity, profiles) vary exactly what
+    the calibration treats as unknown, over these ranges (a log-normal prior's 99% interval).
+    """
+    return {key: (p.low, p.high) for key, p in priors(path).items()}
 
 
 _INTERVAL = re.compile(r"^\s*interval\(\s*([^,\s]+)\s*,\s*([^)\s]+)\s*\)\s*$")
 
 
-def prior_ranges(path: str | Path = PRIORS_FILE) -> dict[str, tuple[float, float]]:
-    """The calibration's priors: {dotted key: (low, high)} of the parameters it searches.
+def search_ranges(path: str | Path = SEARCH_FILE) -> dict[str, tuple[float, float]]:
+    """The point-search sweep's box (``hydra.sweeper.params`` of ``conf/calibrate/default.yaml``).
 
-    Read from the sweep's search space (``hydra.sweeper.params`` of ``conf/calibrate/default.yaml``),
-    so exploratory tools (EMA Workbench, the dashboard) vary exactly what the calibration
-    treats as unknown, over the same ranges. Only ``interval(low, high)`` is understood.
+    Only ``interval(low, high)`` is understood.
     """
     path = Path(path)
     try:

@@ -118,6 +118,8 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     # counts are of real enterprises (weighted agents); shares are of those buying that month
     active = ent["active_enterprises"]
     ent["adopter_share"] = _ratio(ent["adopters"], active)
+    # of the market's enterprises (all that buy model APIs once every one has entered)
+    ent["active_share"] = active / model.population.weight.sum()
     ent["at_cap_share"] = _ratio(ent["at_cap"], active)
     # of the budget years closing this month, the share that hit the cap (overran)
     ent["budget_overrun_share"] = _ratio(ent["budget_periods_overrun"], ent["budget_periods_closed"])

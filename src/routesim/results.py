@@ -43,7 +43,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
                     "runaway_events", "max_bill_to_budget", "downgraded", "budget_periods_closed",
                     "budget_periods_overrun", "overrun_demanded_usd", "overrun_budget_usd", "vendor_switches",
                     "savings_usd", "savings_share", "router_savings_share", "router_frontier_call_share",
-                    "success_rate", "n_agents", "adopter_share", "at_cap_share", "budget_overrun_share",
+                    "success_rate", "n_agents", "adopter_share", "active_share", "at_cap_share", "budget_overrun_share",
                     "vendor_switch_share"),
     "market": ("month", "total_spend_usd", "calls", "tokens", "hhi_spend", "hhi_usage", "frontier_revenue_usd",
                "frontier_calls", "frontier_revenue_per_frontier_call_usd", "frontier_revenue_per_call_usd",

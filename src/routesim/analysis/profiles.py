@@ -1,12 +1,14 @@
-"""Profiles of the fit loss: is each fitted parameter identified by the targets?
+"""Profiles of the calibration's distance: is each calibrated parameter identified by the targets?
 
-``python -m routesim.analysis.profiles`` moves one fitted parameter at a time over its prior
-range (the calibration's search box), the others held at the shipped fit, and records the fit
-loss (``routesim.calibration.fit_loss``, the calibration's own, band penalty included) and
-the number of fit targets met, averaged over a few seeds that took no part in the fit. A
-profile with a clear minimum near the fitted value says the targets pin the parameter down; a
-flat one says they do not (the parameter then needs a source, an informative prior, or a
-target that moves it). Writes ``profiles.csv`` and ``profiles.png``.
+``python -m routesim.analysis.profiles`` moves one calibrated parameter at a time over its prior
+range (``conf/calibrate/priors.yaml``), the others held at the shipped fit, and records the
+calibration's distance (the simulated-moments quadratic form g' W g of
+:mod:`routesim.inference`, chi-square units) and the number of fit targets within tolerance,
+from the mean over a few seeds that took no part in the fit. A profile with a clear minimum
+near the fitted value says the targets pin the parameter down; a flat one (a range under one
+chi-square unit, fixed before the first profile of this kind was drawn) says they do not: the
+parameter then needs a source, an informative prior, or a target that moves it. Writes
+``profiles.csv`` and ``profiles.png``.
 """
 
 from __future__ import annotations
@@ -21,27 +23,38 @@ from matplotlib.figure import Figure
 from routesim.analysis.plots import styled
 
 PROFILE_SEEDS = 3000  # seeds the fit did not use (selection 1000+, report 2000+)
-FLAT = 0.25  # a profile is "flat" if the loss's range over the prior is under this (loss units)
+FLAT = 1.0  # a profile is "flat" if the distance's range over the prior is under this (chi-square units)
 
 
-def profile_point(key: str, value: float, seeds: int, base: tuple[str, ...]) -> dict[str, float]:
-    """The fit loss and targets met with ``key`` set to ``value`` (others at the shipped fit)."""
-    from routesim.calibration import fit_loss, fit_table, load_targets, targets_horizon
+def profile_point(key: str, value: float, seeds: int, base: tuple[str, ...],
+                  sim_cov: np.ndarray | None = None) -> dict[str, float]:
+    """The distance and targets met with ``key`` set to ``value`` (others at the shipped fit).
+
+    ``sim_cov``: Sigma_sim of one seed (from the calibration's pilot); None counts only the
+    facts' own sampling error.
+    """
+    from routesim.calibration import fit_table, load_targets, targets_horizon
+    from routesim.inference import data_moments, moment_vector, quadratic_distance, weight_matrix
     from routesim.params import configure
     from routesim.simulation import simulate_seeds
     from routesim.workers import watch_parent
 
     watch_parent()
     targets = [t for t in load_targets() if t.kind == "fit"]
+    data = data_moments(targets)
     cfg = configure({key: value, "seed": PROFILE_SEEDS, "end": targets_horizon(targets), "output.plots": False},
                     base=list(base))
-    table = fit_table(simulate_seeds(cfg, seeds), targets)
-    return {"parameter": key, "value": value, "loss": fit_loss(table, cfg.calibration.band_penalty),
+    runs = simulate_seeds(cfg, seeds)
+    table = fit_table(runs, targets)
+    sims = np.array([moment_vector(r, targets, data.ids) for r in runs])
+    cov = np.zeros_like(data.cov) if sim_cov is None else sim_cov
+    loss = quadratic_distance(sims.mean(axis=0), data, weight_matrix(data, cov, seeds))
+    return {"parameter": key, "value": value, "loss": loss,
             "targets_met": int(table["within_tolerance"].sum()), "targets": len(table)}
 
 
 def profiles(points: int = 9, seeds: int = 2, extra: list[str] | None = None, n_jobs: int = 2,
-             keys: list[str] | None = None) -> pd.DataFrame:
+             keys: list[str] | None = None, sim_cov: np.ndarray | None = None) -> pd.DataFrame:
     """Every fitted parameter's profile: ``points`` values evenly over its prior range, plus the fit."""
     from joblib import Parallel, delayed
 
@@ -60,7 +73,8 @@ def profiles(points: int = 9, seeds: int = 2, extra: list[str] | None = None, n_
         at_fit = float(_get(fitted, key))
         for value in sorted({*np.linspace(low, high, points), at_fit}):
             jobs.append((key, float(value)))
-    rows = Parallel(n_jobs=n_jobs)(delayed(profile_point)(k, v, seeds, tuple(extra or ())) for k, v in jobs)
+    rows = Parallel(n_jobs=n_jobs)(delayed(profile_point)(k, v, seeds, tuple(extra or ()), sim_cov)
+                                   for k, v in jobs)
     frame = pd.DataFrame(rows)
     frame["fitted_value"] = frame["parameter"].map(lambda k: float(_get(fitted, k)))
     return frame
@@ -87,7 +101,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 @styled
 def plot_profiles(frame: pd.DataFrame, subtitle: str = "") -> Figure:
-    """One panel per parameter: fit loss over its prior range, the shipped value marked."""
+    """One panel per parameter: the distance over its prior range, the shipped value marked."""
     keys = sorted(frame["parameter"].unique())
     cols = 4
     rows = int(np.ceil(len(keys) / cols))
@@ -102,7 +116,7 @@ def plot_profiles(frame: pd.DataFrame, subtitle: str = "") -> Figure:
         spread = float(part["loss"].max() - part["loss"].min())
         ax.set_title(f"{key}\nloss range {spread:.2g}" + (" (flat: not identified)" if spread < FLAT else ""),
                      fontsize="small", color="#d1495b" if spread < FLAT else "black")
-        ax.set_ylabel("fit loss")
+        ax.set_ylabel("distance g'Wg")
         ax.set_yscale("log")
     for ax in axes[len(keys):]:
         ax.set_axis_off()
@@ -128,8 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     frame.to_csv(args.out / "profiles.csv", index=False)
     table = summary(frame)
     table.to_csv(args.out / "profiles_summary.csv", index=False)
-    subtitle = (f"fit loss over each parameter's prior range, others at the shipped fit; {args.seeds} seed(s) "
-                f"from {PROFILE_SEEDS}, {args.points} values each")
+    subtitle = (f"distance to the facts (g'Wg) over each parameter's prior range, others at the shipped fit; "
+                f"{args.seeds} seed(s) from {PROFILE_SEEDS}, {args.points} values each")
     plot_profiles(frame, subtitle).savefig(args.out / "profiles.png", dpi=110)
     print(table.to_string(index=False))
     print(f"wrote {args.out}")
