@@ -105,7 +105,7 @@ class SearchIndex:
         n_steps = len(self.step_value)
         if self.step_key is not None:
             return self.step_model.take(self.step_at.take(np.searchsorted(self.step_key, group + 1j * target)))
-        below = np.zeros(group.shape, dtype=np.int64)
+        below = np.zeros(group.shape, dtype=np.uint8)  # at most LINEAR_SEARCH_STEPS; a narrow type adds faster
         is_below = np.empty(group.shape, dtype=bool)
         for level in self.step_value:  # (G,) the s-th step of every group
             np.less(level.take(group), target, out=is_below)
