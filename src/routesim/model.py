@@ -200,9 +200,7 @@ class MarketModel(mesa.Model):
         self.easy = self.workload.base_difficulty <= r.threshold_difficulty
         self.in_house = self.traits.in_house_draw < r.in_house_share
 
-        n_seg, n_mod = self.workload.n_segments, self.catalog.n_models
         self.segment_weight = self.workload.segment_weight[self.population.industry]  # (N, K)
-        self._row_base = np.broadcast_to(np.arange(n_seg) * n_mod, (n, n_seg))  # (N, K) index of (k, model 0)
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
             EnterpriseAgent.create_agents(self, n, row=list(range(n)))
@@ -402,10 +400,8 @@ class MarketModel(mesa.Model):
 
     def _price_plans(self, groups: list[Group], req: RouteRequest, prices: billing.UnitPrices) -> None:
         """Price each group's plan into the routers' rows and per-task values."""
-        cost, success = req.cost.ravel(), req.success.ravel()
         for members, plan in groups:
-            billing.fill_router_rows(prices, members, plan, self._row_base[members], cost, success,
-                                     self.segment_weight[members])
+            billing.fill_router_rows(prices, members, plan, req.cost, req.success)
 
     def flagship_cost_per_task(self, req: RouteRequest) -> np.ndarray:
         """(N,) cost per task of each enterprise's everyday model on its segments; 0 if it has none."""
@@ -451,7 +447,7 @@ class MarketModel(mesa.Model):
         """Demand, router fees, budgets and caps, then the month's tasks to models; the enterprises row."""
         t, pop, cfg, menu, w = month.t, self.population, self.cfg, month.menu, self.weight
         cost_im, success_im = model_tables(req.cost, req.success, self.workload.segment_weight)
-        prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.workload.n_segments)
+        prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.segment_weight)
         self._price_plans(groups, req, prices)
         self._update_reference(prices.cost_per_success)
         spikes = self._spikes()
@@ -599,7 +595,7 @@ class MarketModel(mesa.Model):
         n, seg_w = self.population.size, self.segment_weight
         routed_cpt, calls_pt = np.zeros(n), np.zeros(n)
         for members, plan in self.plan_groups(req, np.flatnonzero(candidates)):
-            cost, _ = billing.price_plan(plan, self._row_base[members], req.cost.ravel(), req.success.ravel())
+            cost, _ = billing.price_plan(plan, req.cost, req.success)
             routed_cpt[members] = billing.per_task(cost, seg_w[members])
             calls_pt[members] = billing.per_task(plan.calls_per_task, seg_w[members])
         fee = self._fee_per_task(routed_cpt, calls_pt, candidates)

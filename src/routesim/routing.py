@@ -161,6 +161,17 @@ class Plan:
 
     model: np.ndarray  # (n, K, S) int, NO_MODEL in an empty slot
     weight: np.ndarray  # (n, K, S) calls per task, 0 in an empty slot
+    _cells: dict[int, np.ndarray] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def cells(self, n_mod: int) -> np.ndarray:
+        """(n, K, S) each slot's flat index k x M + model into a (K, M) menu array (an empty slot: model 0).
+
+        Kept once computed: pricing the plan and billing its calls both read it.
+        """
+        if n_mod not in self._cells:
+            n_seg = self.model.shape[1]
+            self._cells[n_mod] = (np.arange(n_seg) * n_mod)[:, None] + np.maximum(self.model, 0)
+        return self._cells[n_mod]
 
     @property
     def calls_per_task(self) -> np.ndarray:
