@@ -203,7 +203,8 @@ class MarketModel(mesa.Model):
         self.segment_weight = self.workload.segment_weight[self.population.industry]  # (N, K)
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
-            EnterpriseAgent.create_agents(self, n, row=list(range(n)))
+            for row in range(n):  # as EnterpriseAgent.create_agents, without its AgentSet of the new agents
+                EnterpriseAgent(self, row)
         self.books = build_books(cfg, self.catalog.months, self.catalog.provider_ids)
         for i, pid in enumerate(self.catalog.provider_ids):
             spec = cfg.market.providers[pid]

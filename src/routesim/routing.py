@@ -78,19 +78,23 @@ class SearchIndex:
         cost = np.where(eligible[:, None, :], perceived_cost, np.inf).reshape(-1, n_mod)
         success = np.where(eligible[:, None, :], perceived_success, -1.0).reshape(-1, n_mod)
         order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
-        running_max = np.maximum.accumulate(np.take_along_axis(success, order, 1), 1)
+        n_groups = len(order)
+        # flat indices (g x M + position) throughout: cheaper than 2-d fancy indexing on these small arrays
+        running_max = np.maximum.accumulate(success.take(order + (np.arange(n_groups) * n_mod)[:, None]), 1)
         rises = np.ones(running_max.shape, dtype=bool)
         rises[:, 1:] = running_max[:, 1:] > running_max[:, :-1]
-        group, position = np.nonzero(rises)  # row-major: by group, then position
-        step = np.cumsum(rises, axis=1)[group, position] - 1  # its number within the group
-        n_groups, n_steps = len(order), int(step.max()) + 1
+        at = np.flatnonzero(rises)  # by group, then position
+        group = at // n_mod
+        step = np.cumsum(rises, axis=1).take(at) - 1  # its number within the group
+        n_steps = int(step.max()) + 1
+        value = running_max.take(at)
         step_value = np.full((n_steps, n_groups), np.inf)
-        step_value[step, group] = running_max[group, position]
+        step_value[step, group] = value
         step_model = np.zeros(n_groups * n_steps, dtype=order.dtype)
-        step_model[group * n_steps + step] = order[group, position]
+        step_model[group * n_steps + step] = order.take(at)
         index = SearchIndex(step_value=step_value, step_model=step_model, best=running_max[:, -1])
         if n_steps > LINEAR_SEARCH_STEPS:
-            key = group + 1j * running_max[group, position]
+            key = group + 1j * value
             index = dataclasses.replace(index, step_key=key, step_at=group * n_steps + step)
         return index
 
@@ -136,6 +140,12 @@ class RouteRequest:
     def search_index(self) -> SearchIndex:
         """The cheapest-acceptable search index, built once a month and shared by every subset."""
         return SearchIndex.build(self.perceived_cost, self.perceived_success, self.eligible)
+
+    @functools.cached_property
+    def group(self) -> np.ndarray:
+        """(n, K) each row's (class, segment) group, class x K + segment: its row of the (C x K, M) arrays."""
+        n_seg = self.perceived_cost.shape[1]
+        return self.router_class[:, None] * n_seg + np.arange(n_seg)
 
     def subset(self, mask: np.ndarray) -> RouteRequest:
         """The same month for the enterprises in ``mask`` (a boolean mask or indices) only."""
@@ -245,9 +255,7 @@ def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarra
 
     Where none meets it, the cheapest of the most successful; -1 where none is eligible.
     """
-    n_seg = req.perceived_cost.shape[1]
-    index = req.search_index
-    group = req.router_class[:, None] * n_seg + np.arange(n_seg)
+    index, group = req.search_index, req.group
     best = index.best.take(group)
     choice = index.cheapest(group, np.minimum(requirement, best))
     return np.where(best >= 0.0, choice, NO_MODEL)
@@ -266,8 +274,8 @@ def capped(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
     So a router never buys a dearer model than the everyday one to lift quality above it.
     """
     has = req.flagship >= 0
-    k = np.arange(req.cost.shape[0])
-    flag_success = req.perceived_success[req.router_class[:, None], k[None, :], np.maximum(req.flagship, 0)[:, None]]
+    n_mod = req.perceived_success.shape[-1]
+    flag_success = req.perceived_success.take(req.group * n_mod + np.maximum(req.flagship, 0)[:, None])
     return np.where(has[:, None], np.minimum(requirement, flag_success), requirement)
 
 
