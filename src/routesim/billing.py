@@ -79,6 +79,14 @@ class UnitPrices:
     position: np.ndarray  # (N,) row of each router in ``rows``, -1 for everyone else
     rows: RowPrices  # (R, K)
 
+    def rows_of(self, members: np.ndarray) -> np.ndarray | slice:
+        """Where routers ``members`` (indices, ascending) are in ``rows``: all of them in order, or their positions.
+
+        When ``members`` are all the routers (one policy among them, the usual case), a slice
+        that reads and writes the rows in place instead of gathering and scattering copies.
+        """
+        return slice(None) if len(members) == len(self.routers) else self.position[members]
+
     @property
     def cost_per_success(self) -> np.ndarray:
         """(N,) USD per successful task (0 where nothing succeeds)."""
@@ -111,7 +119,7 @@ def fill_router_rows(prices: UnitPrices, members: np.ndarray, plan: Plan, cost: 
 
     ``cost`` and ``success`` are the menu's (K, M) true cost and success per task.
     """
-    rows, at = prices.rows, prices.position[members]
+    rows, at = prices.rows, prices.rows_of(members)
     row_cost, row_success = price_plan(plan, cost, success)
     calls = plan.calls_per_task
     rows.cost[at], rows.success[at], rows.calls[at] = row_cost, row_success, calls
@@ -286,7 +294,7 @@ def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tas
     below = row_tasks[ok & (rows.success < requirement[routers, None])].sum()
     successes = (row_tasks * rows.success).sum()
     for members, plan in groups:  # a downgraded router's old plan has weight 0: it calls nothing
-        router_cells += menu_cells(plan, n_mod, row_tasks[prices.position[members]])
+        router_cells += menu_cells(plan, n_mod, row_tasks[prices.rows_of(members)])
     flat = ~on_plan
     has = flat & (flagship >= 0)
     cells = router_cells + flagship_cells(flagship[flat], industry[flat], real[flat], industry_weight, n_mod)
