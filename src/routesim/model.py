@@ -289,8 +289,13 @@ class MarketModel(mesa.Model):
         return access
 
     def _set_prices(self) -> None:
-        """Each provider's pricing strategy sets its tier price multipliers for the month."""
+        """Each provider's pricing strategy sets its tier price multipliers for the month.
+
+        Nothing to do before ``pricing.start`` or when no strategy reacts (all scheduled).
+        """
         t, cat = self.t, self.catalog
+        if t < self.pricing_month or not any(getattr(a.pricing, "reacts", True) for a in self.providers):
+            return
         n_tiers = len(TIERS)
         serving = self.books.serving_fraction[t][cat.model_provider]  # (M,)
         list_price = cat.price_in[t] + cat.price_out[t]
@@ -305,9 +310,8 @@ class MarketModel(mesa.Model):
                    else np.zeros((0, cat.n_providers, n_tiers)))
         state = PricingState(t=t, multiplier=self.price_multiplier, floor=floor, token_share=history,
                              cut_last_month=self.last_cut == t - 1, last_cut=self.last_cut, sells=sells)
-        if t >= self.pricing_month:
-            for agent in self.providers:
-                agent.pricing.update(agent.index, state)
+        for agent in self.providers:
+            agent.pricing.update(agent.index, state)
 
     def _prepare_month(self) -> Month:
         t, cat, cfg = self.t, self.catalog, self.cfg
@@ -592,17 +596,25 @@ class MarketModel(mesa.Model):
         self.adopted = self.adopted | candidates
 
     def _worth_routing(self, req: RouteRequest, candidates: np.ndarray) -> np.ndarray:
-        """(N,) whether routing's expected monthly net savings repay the integration cost."""
-        n, seg_w = self.population.size, self.segment_weight
-        routed_cpt, calls_pt = np.zeros(n), np.zeros(n)
-        for members, plan in self.plan_groups(req, np.flatnonzero(candidates)):
+        """(N,) whether routing's expected monthly net savings repay the integration cost.
+
+        Computed for the candidates only (everyone else passes): a few percent of the enterprises.
+        """
+        who = np.flatnonzero(candidates)
+        seg_w = self.segment_weight
+        routed_cpt, calls_pt = np.zeros(len(who)), np.zeros(len(who))
+        for members, plan in self.plan_groups(req, who):
             cost, _ = billing.price_plan(plan, req.cost, req.success)
-            routed_cpt[members] = billing.per_task(cost, seg_w[members])
-            calls_pt[members] = billing.per_task(plan.calls_per_task, seg_w[members])
-        fee = self._fee_per_task(routed_cpt, calls_pt, candidates)
-        flag_spend = self.tasks * self.flagship_cost_per_task(req)
+            at = np.searchsorted(who, members)  # members are some of ``who``, both ascending
+            routed_cpt[at] = billing.per_task(cost, seg_w[members])
+            calls_pt[at] = billing.per_task(plan.calls_per_task, seg_w[members])
+        fee = self._fee_per_task(routed_cpt, calls_pt, np.ones(len(who), dtype=bool))
+        tasks = self.tasks[who]
+        flag_spend = tasks * self.flagship_cost_per_task(req)[who]
         payback_months = self.cfg.adoption.payback_months
-        routed_spend = self.tasks * (routed_cpt + fee)
+        routed_spend = tasks * (routed_cpt + fee)
         gain = payback_months * (flag_spend - routed_spend) - self.cfg.router.integration_cost_usd
+        worth = ~candidates
         # strictly worth it: a gain lost in rounding (a plan identical to the flagship) is not
-        return ~candidates | (gain > 1e-9 * payback_months * flag_spend)
+        worth[who] = gain > 1e-9 * payback_months * flag_spend
+        return worth
