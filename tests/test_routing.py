@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 from reference import cheapest_acceptable_one
+from routesim import routing
 from routesim.routing import (
     NO_MODEL,
     RouteRequest,
@@ -91,7 +92,7 @@ def test_risk_premium_is_a_perceived_markup():
     req = request([1.0, 0.3], [0.95, 0.95], 0.9, overseas=[False, True])
     cost = req.cost
     # seen at 4x its price the overseas model (0.3 -> 1.2) is dearer than the domestic one
-    fields = {k: v for k, v in req.__dict__.items() if k != "search_index"}
+    fields = {k: v for k, v in req.__dict__.items() if k not in ("search_index", "group")}  # not the cached ones
     marked = RouteRequest(**{**fields, "perceived_cost": np.stack([cost, cost * [1.0, 4.0]])})
     assert only_model(cost_optimal(req)) == 1
     assert only_model(cost_optimal(marked)) == 0
@@ -189,3 +190,39 @@ def test_cheapest_acceptable_equals_brute_force(data, n_models, n_ent, n_prov, p
             seen = [c * (1 + premium) if not (own[m] or in_house[e]) else c for m, c in enumerate(cost[k])]
             want = cheapest_acceptable_one(seen, list(success[k]), elig, float(requirement[e, k]))
             assert got[e, k] == want
+
+
+@pytest.mark.parametrize("linear_steps", [0, 1000])
+def test_both_searches_of_the_index_equal_brute_force(monkeypatch, linear_steps):
+    """Counting steps level by level and the binary search over all steps (SearchIndex) agree.
+
+    The menu has many steps (success mostly rises with cost) and exact ties: requirements
+    equal to a model's success, equal costs, equal successes.
+    """
+    monkeypatch.setattr(routing, "LINEAR_SEARCH_STEPS", linear_steps)
+    rng = np.random.default_rng(5)
+    n_seg, n_models, n_ent, n_prov = 4, 40, 60, 3
+    cost = rng.choice([0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0], size=(n_seg, n_models))
+    success = np.round(np.clip(0.1 * np.log(cost) + 0.6 + rng.normal(0, 0.05, cost.shape), 0, 1), 2)
+    available = rng.random(n_models) < 0.9
+    overseas = rng.random(n_models) < 0.2
+    provider = rng.integers(0, n_prov, n_models)
+    access, vendor, in_house = rng.integers(0, 2, n_ent), rng.integers(0, n_prov, n_ent), rng.random(n_ent) < 0.3
+    requirement = np.where(rng.random((n_ent, n_seg)) < 0.5, rng.choice(success.ravel(), (n_ent, n_seg)),
+                           rng.uniform(0, 1, (n_ent, n_seg)))
+    seen_cost, seen_success, eligible = router_classes(np.stack([cost, cost]), np.stack([success, success]),
+                                                       eligibility(available, overseas), provider, n_prov, 0.2)
+    req = RouteRequest(cost=cost, success=success, perceived_cost=seen_cost, perceived_success=seen_success,
+                       eligible=eligible, easy=np.ones(n_seg, bool), model_provider=provider,
+                       router_class=router_class(access, vendor, in_house, n_prov), requirement=requirement[:, 0],
+                       flagship=np.zeros(n_ent, int), preferred=vendor)
+    assert len(req.search_index.step_value) > 10
+    assert (req.search_index.step_key is not None) == (linear_steps == 0)
+    got = cheapest_acceptable(req, requirement)
+    for e in range(n_ent):
+        own = provider == vendor[e]
+        elig = [bool(available[m] and (access[e] or not overseas[m]) and (own[m] or not in_house[e]))
+                for m in range(n_models)]
+        for k in range(n_seg):
+            seen = [c * 1.2 if not (own[m] or in_house[e]) else c for m, c in enumerate(cost[k])]
+            assert got[e, k] == cheapest_acceptable_one(seen, list(success[k]), elig, float(requirement[e, k]))

@@ -36,20 +36,16 @@ class RowPrices:
     success: np.ndarray  # (N, K) probability a task succeeds
     calls: np.ndarray  # (N, K) model calls per task (> 1 for a cascade)
     served: np.ndarray  # (N, K) bool: the row has a model
+    weight: np.ndarray | None = None  # (N, K) the row's share of the enterprise's tasks (its industry's mix)
 
 
-def price_plan(plan: Plan, base: np.ndarray, cost: np.ndarray, success: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(n, K) expected cost and success per task of a plan.
-
-    ``base`` (n, K) is each row's flat index of model 0 in the (K, M) menu arrays, which
-    ``cost`` and ``success`` hold flattened.
-    """
-    idx = base[..., None] + np.maximum(plan.model, 0)
+def price_plan(plan: Plan, cost: np.ndarray, success: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, K) expected cost and success per task of a plan, from the menu's (K, M) ``cost`` and ``success``."""
+    cells = plan.cells(cost.shape[1])
     if plan.model.shape[-1] == 1:  # one call per row: skip the reduction
-        w = plan.weight[..., 0]
-        return w * cost[idx[..., 0]], w * success[idx[..., 0]]
-    return (plan.weight * cost[idx]).sum(axis=-1), (plan.weight * success[idx]).sum(axis=-1)
+        w, cells = plan.weight[..., 0], cells[..., 0]
+        return w * cost.take(cells), w * success.take(cells)
+    return (plan.weight * cost.take(cells)).sum(axis=-1), (plan.weight * success.take(cells)).sum(axis=-1)
 
 
 def flagship_rows(flagship: np.ndarray, cost: np.ndarray, success: np.ndarray) -> RowPrices:
@@ -83,6 +79,14 @@ class UnitPrices:
     position: np.ndarray  # (N,) row of each router in ``rows``, -1 for everyone else
     rows: RowPrices  # (R, K)
 
+    def rows_of(self, members: np.ndarray) -> np.ndarray | slice:
+        """Where routers ``members`` (indices, ascending) are in ``rows``: all of them in order, or their positions.
+
+        When ``members`` are all the routers (one policy among them, the usual case), a slice
+        that reads and writes the rows in place instead of gathering and scattering copies.
+        """
+        return slice(None) if len(members) == len(self.routers) else self.position[members]
+
     @property
     def cost_per_success(self) -> np.ndarray:
         """(N,) USD per successful task (0 where nothing succeeds)."""
@@ -90,8 +94,11 @@ class UnitPrices:
 
 
 def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray, success_im: np.ndarray,
-                routers: np.ndarray, n_seg: int) -> UnitPrices:
-    """Per-task prices from the (I, M) tables; the routers' rows start empty (filled from their plans)."""
+                routers: np.ndarray, segment_weight: np.ndarray) -> UnitPrices:
+    """Per-task prices from the (I, M) tables; the routers' rows start empty (filled from their plans).
+
+    ``segment_weight`` (N, K) is each enterprise's mix of segments (the routers' rows keep theirs).
+    """
     has = flagship >= 0
     idx = np.maximum(flagship, 0)
     flag_cost = np.where(has, cost_im[industry, idx], 0.0)
@@ -99,22 +106,28 @@ def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray,
     members = np.flatnonzero(routers)
     position = np.full(len(flagship), -1)
     position[members] = np.arange(len(members))
-    shape = (len(members), n_seg)
-    rows = RowPrices(np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool))
+    shape = (len(members), segment_weight.shape[1])
+    rows = RowPrices(np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool),
+                     weight=segment_weight[members])
     return UnitPrices(cost=flag_cost.copy(), success=flag_success.copy(), calls=has.astype(float),
                       flag_cost=flag_cost, flag_success=flag_success, routers=members, position=position, rows=rows)
 
 
-def fill_router_rows(prices: UnitPrices, members: np.ndarray, plan: Plan, base: np.ndarray, cost: np.ndarray,
-                     success: np.ndarray, segment_weight: np.ndarray) -> None:
-    """Price ``plan`` for routers ``members`` (indices) into their rows and their per-task values."""
-    rows, at = prices.rows, prices.position[members]
-    rows.cost[at], rows.success[at] = price_plan(plan, base, cost, success)
-    rows.calls[at] = plan.calls_per_task
+def fill_router_rows(prices: UnitPrices, members: np.ndarray, plan: Plan, cost: np.ndarray,
+                     success: np.ndarray) -> None:
+    """Price ``plan`` for routers ``members`` (indices) into their rows and their per-task values.
+
+    ``cost`` and ``success`` are the menu's (K, M) true cost and success per task.
+    """
+    rows, at = prices.rows, prices.rows_of(members)
+    row_cost, row_success = price_plan(plan, cost, success)
+    calls = plan.calls_per_task
+    rows.cost[at], rows.success[at], rows.calls[at] = row_cost, row_success, calls
     rows.served[at] = plan.served
-    prices.cost[members] = per_task(rows.cost[at], segment_weight)
-    prices.success[members] = per_task(rows.success[at], segment_weight)
-    prices.calls[members] = per_task(rows.calls[at], segment_weight)
+    segment_weight = rows.weight[at]
+    prices.cost[members] = per_task(row_cost, segment_weight)
+    prices.success[members] = per_task(row_success, segment_weight)
+    prices.calls[members] = per_task(calls, segment_weight)
 
 
 def demand(base_tasks: np.ndarray, growth: float, cost_per_success: np.ndarray, reference: np.ndarray,
@@ -274,14 +287,14 @@ def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tas
     real = weight * served_tasks  # (N,) real tasks served
     router_cells = np.zeros((n_seg, n_mod))
     routers, rows = prices.routers, prices.rows
-    row_tasks = real[routers, None] * industry_weight[industry[routers]]  # (R, K), aligned with rows
+    row_tasks = real[routers, None] * rows.weight  # (R, K), aligned with rows
     ok = rows.served
     served = row_tasks[ok].sum()
     unserved = row_tasks[~ok].sum()
     below = row_tasks[ok & (rows.success < requirement[routers, None])].sum()
     successes = (row_tasks * rows.success).sum()
     for members, plan in groups:  # a downgraded router's old plan has weight 0: it calls nothing
-        router_cells += menu_cells(plan, n_seg, n_mod, row_tasks[prices.position[members]])
+        router_cells += menu_cells(plan, n_mod, row_tasks[prices.rows_of(members)])
     flat = ~on_plan
     has = flat & (flagship >= 0)
     cells = router_cells + flagship_cells(flagship[flat], industry[flat], real[flat], industry_weight, n_mod)
@@ -316,10 +329,10 @@ def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.n
     return cum[industry, model, count]
 
 
-def menu_cells(plan: Plan, n_seg: int, n_mod: int, row_tasks: np.ndarray) -> np.ndarray:
+def menu_cells(plan: Plan, n_mod: int, row_tasks: np.ndarray) -> np.ndarray:
     """(K, M) calls per segment and model of a plan's rows, ``row_tasks`` (n, K) tasks per row."""
-    idx = np.arange(n_seg)[None, :, None] * n_mod + np.maximum(plan.model, 0)
-    return np.bincount(idx.ravel(), (plan.weight * row_tasks[..., None]).ravel(), n_seg * n_mod
+    n_seg = plan.model.shape[1]
+    return np.bincount(plan.cells(n_mod).ravel(), (plan.weight * row_tasks[..., None]).ravel(), n_seg * n_mod
                        ).reshape(n_seg, n_mod)
 
 

@@ -200,12 +200,11 @@ class MarketModel(mesa.Model):
         self.easy = self.workload.base_difficulty <= r.threshold_difficulty
         self.in_house = self.traits.in_house_draw < r.in_house_share
 
-        n_seg, n_mod = self.workload.n_segments, self.catalog.n_models
         self.segment_weight = self.workload.segment_weight[self.population.industry]  # (N, K)
-        self._row_base = np.broadcast_to(np.arange(n_seg) * n_mod, (n, n_seg))  # (N, K) index of (k, model 0)
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
-            EnterpriseAgent.create_agents(self, n, row=list(range(n)))
+            for row in range(n):  # as EnterpriseAgent.create_agents, without its AgentSet of the new agents
+                EnterpriseAgent(self, row)
         self.books = build_books(cfg, self.catalog.months, self.catalog.provider_ids)
         for i, pid in enumerate(self.catalog.provider_ids):
             spec = cfg.market.providers[pid]
@@ -290,8 +289,13 @@ class MarketModel(mesa.Model):
         return access
 
     def _set_prices(self) -> None:
-        """Each provider's pricing strategy sets its tier price multipliers for the month."""
+        """Each provider's pricing strategy sets its tier price multipliers for the month.
+
+        Nothing to do before ``pricing.start`` or when no strategy reacts (all scheduled).
+        """
         t, cat = self.t, self.catalog
+        if t < self.pricing_month or not any(getattr(a.pricing, "reacts", True) for a in self.providers):
+            return
         n_tiers = len(TIERS)
         serving = self.books.serving_fraction[t][cat.model_provider]  # (M,)
         list_price = cat.price_in[t] + cat.price_out[t]
@@ -306,9 +310,8 @@ class MarketModel(mesa.Model):
                    else np.zeros((0, cat.n_providers, n_tiers)))
         state = PricingState(t=t, multiplier=self.price_multiplier, floor=floor, token_share=history,
                              cut_last_month=self.last_cut == t - 1, last_cut=self.last_cut, sells=sells)
-        if t >= self.pricing_month:
-            for agent in self.providers:
-                agent.pricing.update(agent.index, state)
+        for agent in self.providers:
+            agent.pricing.update(agent.index, state)
 
     def _prepare_month(self) -> Month:
         t, cat, cfg = self.t, self.catalog, self.cfg
@@ -402,10 +405,8 @@ class MarketModel(mesa.Model):
 
     def _price_plans(self, groups: list[Group], req: RouteRequest, prices: billing.UnitPrices) -> None:
         """Price each group's plan into the routers' rows and per-task values."""
-        cost, success = req.cost.ravel(), req.success.ravel()
         for members, plan in groups:
-            billing.fill_router_rows(prices, members, plan, self._row_base[members], cost, success,
-                                     self.segment_weight[members])
+            billing.fill_router_rows(prices, members, plan, req.cost, req.success)
 
     def flagship_cost_per_task(self, req: RouteRequest) -> np.ndarray:
         """(N,) cost per task of each enterprise's everyday model on its segments; 0 if it has none."""
@@ -451,7 +452,7 @@ class MarketModel(mesa.Model):
         """Demand, router fees, budgets and caps, then the month's tasks to models; the enterprises row."""
         t, pop, cfg, menu, w = month.t, self.population, self.cfg, month.menu, self.weight
         cost_im, success_im = model_tables(req.cost, req.success, self.workload.segment_weight)
-        prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.workload.n_segments)
+        prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.segment_weight)
         self._price_plans(groups, req, prices)
         self._update_reference(prices.cost_per_success)
         spikes = self._spikes()
@@ -595,17 +596,25 @@ class MarketModel(mesa.Model):
         self.adopted = self.adopted | candidates
 
     def _worth_routing(self, req: RouteRequest, candidates: np.ndarray) -> np.ndarray:
-        """(N,) whether routing's expected monthly net savings repay the integration cost."""
-        n, seg_w = self.population.size, self.segment_weight
-        routed_cpt, calls_pt = np.zeros(n), np.zeros(n)
-        for members, plan in self.plan_groups(req, np.flatnonzero(candidates)):
-            cost, _ = billing.price_plan(plan, self._row_base[members], req.cost.ravel(), req.success.ravel())
-            routed_cpt[members] = billing.per_task(cost, seg_w[members])
-            calls_pt[members] = billing.per_task(plan.calls_per_task, seg_w[members])
-        fee = self._fee_per_task(routed_cpt, calls_pt, candidates)
-        flag_spend = self.tasks * self.flagship_cost_per_task(req)
+        """(N,) whether routing's expected monthly net savings repay the integration cost.
+
+        Computed for the candidates only (everyone else passes): a few percent of the enterprises.
+        """
+        who = np.flatnonzero(candidates)
+        seg_w = self.segment_weight
+        routed_cpt, calls_pt = np.zeros(len(who)), np.zeros(len(who))
+        for members, plan in self.plan_groups(req, who):
+            cost, _ = billing.price_plan(plan, req.cost, req.success)
+            at = np.searchsorted(who, members)  # members are some of ``who``, both ascending
+            routed_cpt[at] = billing.per_task(cost, seg_w[members])
+            calls_pt[at] = billing.per_task(plan.calls_per_task, seg_w[members])
+        fee = self._fee_per_task(routed_cpt, calls_pt, np.ones(len(who), dtype=bool))
+        tasks = self.tasks[who]
+        flag_spend = tasks * self.flagship_cost_per_task(req)[who]
         payback_months = self.cfg.adoption.payback_months
-        routed_spend = self.tasks * (routed_cpt + fee)
+        routed_spend = tasks * (routed_cpt + fee)
         gain = payback_months * (flag_spend - routed_spend) - self.cfg.router.integration_cost_usd
+        worth = ~candidates
         # strictly worth it: a gain lost in rounding (a plan identical to the flagship) is not
-        return ~candidates | (gain > 1e-9 * payback_months * flag_spend)
+        worth[who] = gain > 1e-9 * payback_months * flag_spend
+        return worth

@@ -2,7 +2,8 @@
 
 A strategy looks at the market's recent history and sets the provider's price multiplier on
 each tier it sells in; the catalogue's list prices (and any scenario shocks) are multiplied
-by it. Add a strategy by writing a class with ``update`` and registering it in ``PRICING``.
+by it. Add a strategy by writing a class with ``update`` (and ``reacts = False`` if it never changes
+a multiplier) and registering it in ``PRICING``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class PricingState:
 class Scheduled:
     """Catalogue prices and tier trends as given: no reaction."""
 
+    reacts = False  # never changes a multiplier: the model need not build the state for it
+
     def __init__(self, params: object) -> None:
         self.params = params
 
@@ -37,6 +40,8 @@ class Scheduled:
 
 class Reactive:
     """Cut a tier's prices when losing share in it or when a rival cut it last month."""
+
+    reacts = True
 
     def __init__(self, params: object) -> None:
         self.params = params

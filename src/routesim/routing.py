@@ -18,13 +18,16 @@ vendor's models; a neutral one sees other vendors' models at a contract markup; 
 The cheapest-acceptable rule avoids an (n, K, M) array: for every (router class, segment)
 group the models are sorted by perceived cost, and the running maximum of their
 perceived success is non-decreasing, so the cheapest model meeting a requirement r is the
-first position where that running maximum reaches r: one ``np.searchsorted`` over all
-groups at once. Groups and values are packed as complex numbers (real part = group,
-imaginary part = value), which NumPy orders lexicographically, so the search is exact.
+first position where that running maximum reaches r. The running maximum rises only at a
+few positions (its *steps*: 5 on average, at most 9 in a default month at 10,000
+enterprises, of 74 models), so the search counts, level by level, the steps of the row's
+group that lie below r: a handful of exact float comparisons per row instead of a binary
+search over every model of every group (see :class:`SearchIndex`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +36,9 @@ import numpy as np
 from scipy import special
 
 NO_MODEL = -1
+# above this many steps in a group (see SearchIndex), the cheapest-acceptable search is a binary
+# search rather than a count of the steps level by level (~2x slower at 9 steps, faster at ~30)
+LINEAR_SEARCH_STEPS = 24
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,71 @@ class RouterParams:
     logit_quality_weight: float = 20.0
     logit_price_weight: float = 1.0
     logit_loyalty: float = 0.0
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    """Per (class, segment) group g = class x K + segment: where the cheapest acceptable model is.
+
+    In a group the eligible models are sorted by perceived cost (ties: catalogue order) and
+    the running maximum of their perceived success is taken (ineligible models count as
+    cost +inf, success -1). Its steps are the positions where it rises (the first position
+    is always one): the cheapest model reaching a requirement r is the model at the first
+    step whose value is >= r, i.e. step number j = (the number of step values < r).
+    """
+
+    step_value: np.ndarray  # (S, G) value of each group's s-th step; +inf past its last step
+    step_model: np.ndarray  # (G * S,) model at the group's s-th step (g * S + s)
+    best: np.ndarray  # (G,) the best perceived success in the group (-1: no eligible model)
+    # only when S > LINEAR_SEARCH_STEPS: every group's steps as complex keys (group + 1j value,
+    # ordered lexicographically by NumPy) and their flat (g * S + s) positions, for a binary search
+    step_key: np.ndarray | None = None
+    step_at: np.ndarray | None = None
+
+    @staticmethod
+    def build(perceived_cost: np.ndarray, perceived_success: np.ndarray, eligible: np.ndarray) -> SearchIndex:
+        """The index of (C, K, M) perceived cost and success, (C, M) eligibility."""
+        n_mod = perceived_cost.shape[-1]
+        cost = np.where(eligible[:, None, :], perceived_cost, np.inf).reshape(-1, n_mod)
+        success = np.where(eligible[:, None, :], perceived_success, -1.0).reshape(-1, n_mod)
+        order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
+        n_groups = len(order)
+        # flat indices (g x M + position) throughout: cheaper than 2-d fancy indexing on these small arrays
+        running_max = np.maximum.accumulate(success.take(order + (np.arange(n_groups) * n_mod)[:, None]), 1)
+        rises = np.ones(running_max.shape, dtype=bool)
+        rises[:, 1:] = running_max[:, 1:] > running_max[:, :-1]
+        at = np.flatnonzero(rises)  # by group, then position
+        group = at // n_mod
+        step = np.cumsum(rises, axis=1).take(at) - 1  # its number within the group
+        n_steps = int(step.max()) + 1
+        value = running_max.take(at)
+        step_value = np.full((n_steps, n_groups), np.inf)
+        step_value[step, group] = value
+        step_model = np.zeros(n_groups * n_steps, dtype=order.dtype)
+        step_model[group * n_steps + step] = order.take(at)
+        index = SearchIndex(step_value=step_value, step_model=step_model, best=running_max[:, -1])
+        if n_steps > LINEAR_SEARCH_STEPS:
+            key = group + 1j * value
+            index = dataclasses.replace(index, step_key=key, step_at=group * n_steps + step)
+        return index
+
+    def cheapest(self, group: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The model at the first step of each row's ``group`` whose value is >= ``target`` (same shape).
+
+        ``target`` must not exceed the group's ``best`` (so that such a step exists) and is
+        never NaN. Counting the steps below it level by level takes S cheap passes (S, the
+        most steps of any group, is small: the running maximum rises rarely); past
+        ``LINEAR_SEARCH_STEPS`` steps a binary search over all the steps is cheaper.
+        """
+        n_steps = len(self.step_value)
+        if self.step_key is not None:
+            return self.step_model.take(self.step_at.take(np.searchsorted(self.step_key, group + 1j * target)))
+        below = np.zeros(group.shape, dtype=np.uint8)  # at most LINEAR_SEARCH_STEPS; a narrow type adds faster
+        is_below = np.empty(group.shape, dtype=bool)
+        for level in self.step_value:  # (G,) the s-th step of every group
+            np.less(level.take(group), target, out=is_below)
+            below += is_below
+        return self.step_model.take(group * n_steps + below)
 
 
 @dataclass(frozen=True)
@@ -66,21 +137,15 @@ class RouteRequest:
     params: RouterParams = RouterParams()
 
     @functools.cached_property
-    def search_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The cheapest-acceptable search index, built once a month.
+    def search_index(self) -> SearchIndex:
+        """The cheapest-acceptable search index, built once a month and shared by every subset."""
+        return SearchIndex.build(self.perceived_cost, self.perceived_success, self.eligible)
 
-        Per (class, segment) group: models by perceived cost, complex search keys
-        (group + 1j * running max of perceived success) and the best perceived success.
-        Shared by every subset of the request.
-        """
-        n_mod = self.perceived_cost.shape[-1]
-        eligible = self.eligible[:, None, :]
-        cost = np.where(eligible, self.perceived_cost, np.inf).reshape(-1, n_mod)
-        success = np.where(eligible, self.perceived_success, -1.0).reshape(-1, n_mod)
-        order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
-        running_max = np.maximum.accumulate(np.take_along_axis(success, order, 1), 1)
-        keys = (np.arange(len(order), dtype=float)[:, None] + 1j * running_max).ravel()
-        return order.ravel(), keys, running_max[:, -1]
+    @functools.cached_property
+    def group(self) -> np.ndarray:
+        """(n, K) each row's (class, segment) group, class x K + segment: its row of the (C x K, M) arrays."""
+        n_seg = self.perceived_cost.shape[1]
+        return self.router_class[:, None] * n_seg + np.arange(n_seg)
 
     def subset(self, mask: np.ndarray) -> RouteRequest:
         """The same month for the enterprises in ``mask`` (a boolean mask or indices) only."""
@@ -106,6 +171,17 @@ class Plan:
 
     model: np.ndarray  # (n, K, S) int, NO_MODEL in an empty slot
     weight: np.ndarray  # (n, K, S) calls per task, 0 in an empty slot
+    _cells: dict[int, np.ndarray] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def cells(self, n_mod: int) -> np.ndarray:
+        """(n, K, S) each slot's flat index k x M + model into a (K, M) menu array (an empty slot: model 0).
+
+        Kept once computed: pricing the plan and billing its calls both read it.
+        """
+        if n_mod not in self._cells:
+            n_seg = self.model.shape[1]
+            self._cells[n_mod] = (np.arange(n_seg) * n_mod)[:, None] + np.maximum(self.model, 0)
+        return self._cells[n_mod]
 
     @property
     def calls_per_task(self) -> np.ndarray:
@@ -179,12 +255,10 @@ def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarra
 
     Where none meets it, the cheapest of the most successful; -1 where none is eligible.
     """
-    n_seg = req.perceived_cost.shape[1]
-    order, keys, best = req.search_index
-    group = req.router_class[:, None] * n_seg + np.arange(n_seg)
-    target = np.minimum(requirement, best[group])
-    choice = order[np.searchsorted(keys, group + 1j * target, side="left")]
-    return np.where(best[group] >= 0.0, choice, NO_MODEL)
+    index, group = req.search_index, req.group
+    best = index.best.take(group)
+    choice = index.cheapest(group, np.minimum(requirement, best))
+    return np.where(best >= 0.0, choice, NO_MODEL)
 
 
 def _flagship_choice(req: RouteRequest) -> np.ndarray:
@@ -200,8 +274,8 @@ def capped(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
     So a router never buys a dearer model than the everyday one to lift quality above it.
     """
     has = req.flagship >= 0
-    k = np.arange(req.cost.shape[0])
-    flag_success = req.perceived_success[req.router_class[:, None], k[None, :], np.maximum(req.flagship, 0)[:, None]]
+    n_mod = req.perceived_success.shape[-1]
+    flag_success = req.perceived_success.take(req.group * n_mod + np.maximum(req.flagship, 0)[:, None])
     return np.where(has[:, None], np.minimum(requirement, flag_success), requirement)
 
 
