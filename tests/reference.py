@@ -207,6 +207,8 @@ class Reference:
         cands = [m for m in range(cat.n_models) if cat.model_provider[m] == p and cat.available[t, m]
                  and cat.flagship_eligible[m] and (ok or not cat.model_overseas[m])]
         frontier = [m for m in cands if cat.model_tier[m] == 0]
+        if self.cfg.switching.everyday_from == "any_tier":
+            frontier = []
         best, best_key = -1, None
         for m in frontier or cands:
             u, cost = self.rate(i, ok, m, menus)
@@ -411,6 +413,8 @@ class Reference:
                                 add("closed_over", we)
                                 add("over_demanded", we * self.demanded[e])
                                 add("over_budget", we * self.budget[e])
+                                add("over_excess", we * (self.demanded[e] / self.budget[e] - 1.0
+                                                         if self.budget[e] > 0 else 0.0))
                             self.base[e] = self.run_rate[e]
                             self.base_month[e] = float(t - 1)
                             length = period
@@ -523,7 +527,7 @@ class Reference:
                              ("at_cap", "at_cap"), ("overspend_usd", "overspend"), ("runaway_events", "runaway"),
                              ("downgraded", "downgraded"), ("budget_periods_closed", "closed"),
                              ("budget_periods_overrun", "closed_over"), ("overrun_demanded_usd", "over_demanded"),
-                             ("overrun_budget_usd", "over_budget")):
+                             ("overrun_budget_usd", "over_budget"), ("overrun_excess_sum", "over_excess")):
                 put(col, tot.get(key, 0.0))
             put("max_bill_to_budget", max_ratio)
             put("vendor_switches", switches)

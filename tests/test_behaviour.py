@@ -203,3 +203,23 @@ def test_reevaluation_is_staggered(months):
     switches = res.enterprises["vendor_switches"].to_numpy()
     # everyone re-evaluates within the first cycle, spread over `months` months
     assert (switches[1:months + 1] > 0).sum() == months
+
+
+def test_with_every_tier_competing_price_sensitive_firms_take_a_labs_cheaper_model():
+    """switching.everyday_from: frontier_first keeps a lab's everyday model on its frontier
+    models; any_tier lets its cheaper models win where price weighs more than quality."""
+    from routesim import compose, simulate
+
+    base = ["population.n_enterprises=300", "end=2024-02", "adoption.initial_share=0", "output.plots=false",
+            "switching.price_weight=8", "switching.quality_weight=5"]
+    first = simulate(compose(base)).market.set_index("month")["frontier_usage_share"]
+    any_tier = simulate(compose([*base, "switching.everyday_from=any_tier"])).market.set_index("month")[
+        "frontier_usage_share"]
+    assert first.iloc[0] > 0.5 > any_tier.iloc[0]
+
+
+def test_everyday_from_names_its_choices():
+    from routesim import ConfigError, compose
+
+    with pytest.raises(ConfigError, match="switching.everyday_from.*any_tier, frontier_first"):
+        compose(["switching.everyday_from=cheapest"])

@@ -63,6 +63,9 @@ CASES = {
     "default-neutral-premium": ["population.n_enterprises=50", "start=2025-01", "end=2025-12",
                                 "adoption.initial_share=0.6", "router.in_house_share=0",
                                 "router.neutral_other_vendor_premium=0.5", "router.policy=cascade"],
+    # every tier competes for a lab's everyday model (switching.everyday_from)
+    "default-any-tier": ["population.n_enterprises=60", "start=2024-01", "end=2024-12",
+                         "switching.everyday_from=any_tier", "switching.reevaluation_months=2"],
     "tiny-rebound-switching": [*TINY, "demand.price_elasticity=0.6", "switching.enabled=true",
                                "switching.switching_cost=0.2", "switching.reevaluation_months=2",
                                "population.industries.easy.overseas_allowed_share=1"],
@@ -74,7 +77,7 @@ ENTERPRISE_COLUMNS = (
     "tasks_served", "tasks_unmet", "tasks_throttled", "tasks_below_requirement", "expected_successes",
     "adopters", "active_enterprises", "cap_hits", "at_cap", "overspend_usd", "runaway_events", "downgraded",
     "max_bill_to_budget", "vendor_switches", "budget_periods_closed", "budget_periods_overrun",
-    "overrun_demanded_usd", "overrun_budget_usd",
+    "overrun_demanded_usd", "overrun_budget_usd", "overrun_excess_sum",
 )
 
 

@@ -29,6 +29,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 TIERS: tuple[str, ...] = ("frontier", "budget", "overseas")
+EVERYDAY_FROM: tuple[str, ...] = ("any_tier", "frontier_first")
 BENCHMARK_KINDS: tuple[str, ...] = ("accuracy", "index", "elo")
 # what a task family calls on and a benchmark measures: general ability, and coding beyond it
 SKILLS: tuple[str, ...] = ("general", "coding")
@@ -647,8 +648,12 @@ class SwitchingConfig:
     quality_weight: float = 20.0
     price_weight: float = 1.0
     switching_cost: float = 0.5
+    # which of a lab's flagship-eligible models can be its everyday model: any tier (the one of
+    # highest utility), or its frontier models first (others only while it offers none)
+    everyday_from: str = "frontier_first"
 
     def __post_init__(self) -> None:
+        _check_choice("switching.everyday_from", self.everyday_from, EVERYDAY_FROM)
         _check_range("switching.reevaluation_months", self.reevaluation_months, 1, 120)
         # logit utilities: beyond these weights a choice is already certain (e^100 odds)
         _check_range("switching.quality_weight", self.quality_weight, 0.0, 1000.0)

@@ -123,6 +123,8 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     ent["at_cap_share"] = _ratio(ent["at_cap"], active)
     # of the budget years closing this month, the share that hit the cap (overran)
     ent["budget_overrun_share"] = _ratio(ent["budget_periods_overrun"], ent["budget_periods_closed"])
+    # of those overrun years: the mean overspend, demand / budget - 1 (a mean over enterprises)
+    ent["budget_overspend_mean"] = _ratio(ent["overrun_excess_sum"], ent["budget_periods_overrun"])
     # vendor changes this month per enterprise (summed over a year: the share that switched,
     # counting an enterprise that switched twice twice)
     ent["vendor_switch_share"] = _ratio(ent["vendor_switches"], active)

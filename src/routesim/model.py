@@ -330,7 +330,8 @@ class MarketModel(mesa.Model):
         everyday, utility = everyday_models(
             np.concatenate([tables[0][0], tables[1][0]]), np.concatenate([tables[0][1], tables[1][1]]),
             np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
-            cfg.switching.quality_weight, cfg.switching.price_weight)
+            cfg.switching.quality_weight, cfg.switching.price_weight,
+            frontier_first=cfg.switching.everyday_from == "frontier_first")
         return Month(t=t, menu=menu, everyday=everyday, vendor_utility=utility, perceived_cost=seen_cost,
                      perceived_success=seen_success, price_factor=factor)
 
@@ -434,19 +435,22 @@ class MarketModel(mesa.Model):
         self.last_cost_per_success = np.where(self.active, cost_per_success, self.last_cost_per_success)
 
     def _budget_round(self, t: int, flag_cost: np.ndarray, log_ratio: np.ndarray) -> tuple[float, ...]:
-        """Open the budget years due this month; (closed, overrun, overrun demand, overrun budget), weighted."""
+        """Open the budget years due this month, weighted: (closed, overrun, overrun demand, overrun budget,
+        sum over the overrun years of demand / budget - 1)."""
         b, w, period = self.budgets, self.weight, self.cfg.budget.period_months
         due = self.active & ((b.next_round == t) | (b.next_round < 0))
         if not due.any():
-            return (0.0, 0.0, 0.0, 0.0)
+            return (0.0, 0.0, 0.0, 0.0, 0.0)
         offset = self.traits.budget_offset
         first_length = np.where(t == 0, np.where(offset > 0, offset, period), period)
         over_before, budget_before, demanded_before = b.at_cap.copy(), b.budget.copy(), b.demanded.copy()
         first_bill = self.population.base_tasks * self.growth[t] * flag_cost  # this month's work at its everyday model
         closed = billing.budget_round(b, due, t, first_bill, first_length, period, self.log_bill_trend, log_ratio)
         over = closed & over_before
+        spent, budget = demanded_before[over], budget_before[over]
+        excess = np.divide(spent, budget, out=np.ones_like(spent), where=budget > 0) - 1.0
         return (float(w[closed].sum()), float(w[over].sum()), float((w * demanded_before)[over].sum()),
-                float((w * budget_before)[over].sum()))
+                float((w * budget_before)[over].sum()), float((w[over] * excess).sum()))
 
     def _bill(self, month: Month, groups: list[Group], routers: np.ndarray, req: RouteRequest) -> dict:
         """Demand, router fees, budgets and caps, then the month's tasks to models; the enterprises row."""
@@ -464,7 +468,7 @@ class MarketModel(mesa.Model):
         log_ratio = (cfg.budget.log_budget_to_forecast_mean
                      + cfg.budget.log_budget_to_forecast_sd * self.budget_rng.standard_normal(pop.size))
         downgraded = np.zeros(pop.size, dtype=bool)
-        closed = (0.0, 0.0, 0.0, 0.0)
+        closed = (0.0, 0.0, 0.0, 0.0, 0.0)
         if cfg.budget.enabled:
             b = self.budgets
             closed = self._budget_round(t, prices.flag_cost, log_ratio)
@@ -533,6 +537,7 @@ class MarketModel(mesa.Model):
                 "budget_periods_overrun": closed[1],
                 "overrun_demanded_usd": closed[2],
                 "overrun_budget_usd": closed[3],
+                "overrun_excess_sum": closed[4],
             },
         }
 

@@ -5,10 +5,12 @@ enterprise's industry's segments - price_weight x ln(its cost per task), as the 
 overseas-access class perceives them (an overseas model carries the risk premium and quality
 discount). Everything is a table over groups, a group being an (access class, industry) pair:
 
-* a lab's **everyday model** for a group is its candidate of highest utility: its
-  flagship-eligible frontier models on offer (or, for a lab with none on offer, its other
-  flagship-eligible models: Google's Gemini 1.0 Pro in early 2024, Mistral's budget line, a
-  CN lab's overseas models), among those the group may use. A lab's new model becomes the
+* a lab's **everyday model** for a group is its candidate of highest utility among its
+  flagship-eligible models on offer that the group may use: by default
+  (``switching.everyday_from: frontier_first``) its frontier models, or, for a lab with none
+  on offer, its others (Google's Gemini 1.0 Pro in early 2024, Mistral's budget line, a CN
+  lab's overseas models); ``any_tier`` lets every tier compete (GPT-3.5 Turbo could then be
+  OpenAI's everyday model, as Gemini 1.0 Pro is Google's). A lab's new model becomes the
   everyday one when it is worth its price to that industry, not merely because it is the
   most able (GPT-5.5 at twice GPT-5.4's price does not take every customer);
 * at a **re-evaluation** an enterprise rates each lab by its everyday model's utility, adds a
@@ -33,21 +35,23 @@ def model_tables(cost: np.ndarray, success: np.ndarray, segment_weight: np.ndarr
 
 
 def everyday_models(cost: np.ndarray, success: np.ndarray, usable: np.ndarray, model_provider: np.ndarray,
-                    model_tier: np.ndarray, n_providers: int, quality_weight: float, price_weight: float
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    model_tier: np.ndarray, n_providers: int, quality_weight: float, price_weight: float,
+                    frontier_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Each lab's everyday model per group and its utility: (G, P) model index (-1: none) and (G, P) utility.
 
     ``cost`` and ``success`` are (G, M) per group and model as the group perceives them;
     ``usable`` (G, M) marks the models on offer, flagship-eligible and allowed to the group.
-    A lab's candidates are its usable frontier models, or all its usable models if it has no
-    usable frontier model. The highest utility wins; ties go to the cheaper, then the first.
+    A lab's candidates are all its usable models (``frontier_first``: its usable frontier
+    models, or all its usable models if it has none). The highest utility wins; ties go to the
+    cheaper, then the first.
     """
     n_groups = cost.shape[0]
     utility = quality_weight * success - price_weight * np.log(np.where(usable, cost, 1.0))
     mine = model_provider[None, :] == np.arange(n_providers)[:, None]  # (P, M)
     candidate = usable[:, None, :] & mine[None, :, :]  # (G, P, M)
-    frontier = candidate & (model_tier == FRONTIER)[None, None, :]
-    candidate = np.where(frontier.any(axis=2, keepdims=True), frontier, candidate)
+    if frontier_first:
+        frontier = candidate & (model_tier == FRONTIER)[None, None, :]
+        candidate = np.where(frontier.any(axis=2, keepdims=True), frontier, candidate)
     # lexicographic: utility (high), then cost (low), then index (low)
     score = np.where(candidate, utility[:, None, :], -np.inf)
     best = score.max(axis=2, keepdims=True)
