@@ -236,10 +236,10 @@ def draw_prior(priors: dict[str, Prior], n: int, seed: int) -> pd.DataFrame:
 
 
 def medoid_point(particles: pd.DataFrame, weights: np.ndarray, scale: np.ndarray) -> int:
-    """Row index of the posterior's medoid: the particle with the least weighted L1 distance to
-    all others, each parameter measured in units of ``scale`` (its prior range).
+    """Row index of the posterior's medoid, the particle nearest all others.
 
-    The representative point of the posterior: central like a median, but an actual particle,
+    Nearest: the least weighted L1 distance, each parameter measured in units of ``scale``
+    (its prior range). The representative point of the posterior: central like a median, but an actual particle,
     so its parameters are jointly plausible (a vector of marginal medians need not be). A
     kernel-density mode was tried first and rejected: in 13 dimensions with a few hundred
     particles it picked a particle at the edge of two marginals (recorded in the README).

@@ -435,8 +435,11 @@ class MarketModel(mesa.Model):
         self.last_cost_per_success = np.where(self.active, cost_per_success, self.last_cost_per_success)
 
     def _budget_round(self, t: int, flag_cost: np.ndarray, log_ratio: np.ndarray) -> tuple[float, ...]:
-        """Open the budget years due this month, weighted: (closed, overrun, overrun demand, overrun budget,
-        sum over the overrun years of demand / budget - 1)."""
+        """Open the budget years due this month; returns weighted tallies of the years closing.
+
+        (closed, overrun, overrun demand, overrun budget, sum over the overrun years of
+        demand / budget - 1).
+        """
         b, w, period = self.budgets, self.weight, self.cfg.budget.period_months
         due = self.active & ((b.next_round == t) | (b.next_round < 0))
         if not due.any():
