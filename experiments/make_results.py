@@ -9,7 +9,12 @@ anything): ``index.md`` and ``index.html`` (every claim with its verdict, effect
 interval, Holm p within its report and across all claims, links), and per experiment its
 ``report.md``, ``hypotheses.csv``, figures and executed notebook (HTML). ``--reuse`` takes the
 newest existing sweep of an experiment when the claims it was started with are today's (the
-same spec hash) instead of running it again.
+same spec hash) and its runs used today's calibrated parameters, instead of running it again.
+
+Across parameter uncertainty: each experiment is also swept over ``--members`` members of the
+posterior ensemble (``fitted=posterior``, one seed each, ``--member-agents`` agents) and
+analysed with the members as units; ``index.md`` puts the share of members in which each
+claim's effect has the claimed sign beside the verdict at the representative point.
 """
 
 from __future__ import annotations
@@ -46,11 +51,36 @@ def current_hash(name: str) -> str:
     return spec_hash(dataclasses.asdict(compose([f"+experiment={name}"]).experiment))
 
 
-def reusable(name: str, sweeps: Path) -> Path | None:
-    """The newest complete sweep of ``name`` started with today's claims, if any."""
+def calibrated(config: dict) -> dict[str, float]:
+    """The calibrated parameters' values in a run's config (dataclasses.asdict form)."""
+    from routesim.calibration import priors
+
+    out = {}
+    for key in priors():
+        node = config
+        for part in key.split("."):
+            node = node[part]
+        out[key] = float(node)
+    return out
+
+
+def reusable(name: str, sweeps: Path, extra: tuple[str, ...] = ()) -> Path | None:
+    """The newest complete sweep of ``name`` started with today's claims (and, when it ran the
+    representative point, today's calibrated parameters), if any."""
+    import dataclasses
+
+    from routesim import compose
+
     wanted = current_hash(name)
+    point = calibrated(dataclasses.asdict(compose([])))
     for record in sorted((sweeps / name).glob("*/experiment.json"), key=lambda p: p.stat().st_mtime, reverse=True):
-        if json.loads(record.read_text()).get("hash") == wanted:
+        if json.loads(record.read_text()).get("hash") != wanted:
+            continue
+        runs = sorted(record.parent.glob("*/run.json"))
+        if not runs:
+            continue
+        config = json.loads(runs[0].read_text())["config"]
+        if extra or calibrated(config) == point:  # member sweeps carry their own parameters
             return record.parent
     return None
 
@@ -60,16 +90,27 @@ def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
-def sweep_of(name: str, sweeps: Path, reuse: bool) -> Path:
-    """Run (or reuse) and analyse the experiment's sweep; returns its folder."""
-    folder = reusable(name, sweeps) if reuse else None
+def sweep_of(name: str, sweeps: Path, reuse: bool, extra: tuple[str, ...] = (), tag: str = "") -> Path:
+    """Run (or reuse) and analyse the experiment's sweep; returns its folder.
+
+    ``extra``: further overrides (the member sweep's); ``tag`` names such sweeps' folder.
+    """
+    where = sweeps / (name + tag)
+    folder = reusable(name + tag, sweeps, extra) if reuse else None
     if folder is not None:
         print(f"reusing {folder} (started with today's claims)", flush=True)
     else:
-        folder = sweeps / name / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        run([str(BIN / "routesim"), f"+experiment={name}", f"hydra.sweep.dir={folder}"])
+        folder = where / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        run([str(BIN / "routesim"), f"+experiment={name}", *extra, f"hydra.sweep.dir={folder}"])
     run([str(BIN / "routesim-analyze"), str(folder)])  # today's analysis, also of a reused sweep
     return folder
+
+
+def member_columns(sweep: Path) -> pd.DataFrame:
+    """Per claim, what the posterior members say: share holding the claimed sign, 10-90%."""
+    table = pd.read_csv(sweep / "analysis" / "hypotheses.csv")
+    return table[["hypothesis", "verdict", "members", "members_holding", "member_p10", "member_p90",
+                  "parameter_variance_share"]].rename(columns={"verdict": "members_verdict"})
 
 
 LEAN_CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
@@ -127,16 +168,30 @@ def index(claims: pd.DataFrame, out: Path, commit: str, sources: dict[str, Path]
         else:
             effect, control = human(r.estimate, unit), human(r.control_mean, unit)
             interval = f"{human(r.ci_low, unit)} to {human(r.ci_high, unit)}"
-        rows.append({"claim": r.hypothesis, "experiment": r.experiment, "what is claimed": r.claim,
-                     "compares": r.comparison, "unit": unit, "control": control, "effect": effect,
-                     "relative": f"{r.relative:+.1%}" if pd.notna(r.relative) else "", "95% CI": interval,
-                     "Holm p (report)": f"{r.p_adjusted:.2g}" if pd.notna(r.p_adjusted) else "",
-                     "Holm p (all claims)": f"{r.p_all:.2g}" if pd.notna(r.p_all) else "", "verdict": r.verdict,
-                     "n": r.n})
+        row = {"claim": r.hypothesis, "experiment": r.experiment, "what is claimed": r.claim,
+               "compares": r.comparison, "unit": unit, "control": control, "effect": effect,
+               "relative": f"{r.relative:+.1%}" if pd.notna(r.relative) else "", "95% CI": interval,
+               "Holm p (report)": f"{r.p_adjusted:.2g}" if pd.notna(r.p_adjusted) else "",
+               "Holm p (all claims)": f"{r.p_all:.2g}" if pd.notna(r.p_all) else "", "verdict": r.verdict,
+               "n": r.n}
+        if "members" in claims and pd.notna(getattr(r, "members", None)):
+            spread = (f"{r.member_p10:+.0%} to {r.member_p90:+.0%} points" if r.kind == "censored"
+                      else f"{human(r.member_p10, unit)} to {human(r.member_p90, unit)}")
+            row |= {"posterior members holding": f"{r.members_holding:.0%} of {int(r.members)}",
+                    "members' effect, 10-90%": spread, "verdict over members": r.members_verdict}
+        rows.append(row)
     table = pd.DataFrame(rows)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    across = ""
+    if "members" in claims:
+        n_members = int(claims["members"].max())
+        across = (f" Across parameter uncertainty, each experiment is rerun on {n_members} members of the "
+                  "calibration's posterior (`fitted=posterior`, one seed each, 2,000 agents): 'posterior members "
+                  "holding' is the share of members in which the effect has the claimed sign, beside the members' "
+                  "10th-90th percentiles and the test with members as units ('verdict over members').")
     head = (f"Every claim of `conf/experiment/`, tested on the default calibrated market (10,000 agents, "
-            f"20 paired seeds each unless its file says otherwise). Generated {stamp} at commit `{commit}` by "
+            f"20 paired seeds each unless its file says otherwise), at the posterior's representative point."
+            f"{across} Generated {stamp} at commit `{commit}` by "
             "`make results` (each sweep's own commit is listed under Reports); rerun it to reproduce. Holm's "
             "adjustment within each experiment's report "
             f"and, for reading across, over all {int(tested.sum())} tested claims. Relative: the effect as a "
@@ -173,6 +228,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse a finished sweep started with today's claims")
     parser.add_argument("--sweeps", type=Path, default=ROOT / "results" / "sweeps")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "report")
+    parser.add_argument("--members", type=int, default=50,
+                        help="posterior members to rerun each experiment on (0: skip; default 50)")
+    parser.add_argument("--member-agents", type=int, default=2000, help="agents per member run (default 2000)")
     args = parser.parse_args()
     names = args.experiments or experiments()
     unknown = sorted(set(names) - set(experiments()))
@@ -186,7 +244,13 @@ def main() -> None:
         sweep = sweep_of(name, args.sweeps, args.reuse)
         if (HERE / f"{name}.py").exists():
             run([sys.executable, str(HERE / "run_notebooks.py"), name, "--sweep", str(sweep)])
-        frames.append(curate(name, sweep, args.out))
+        claims = curate(name, sweep, args.out)
+        if args.members > 0:
+            extra = ("fitted=posterior", f"fitted.member=range(0,{args.members})", "seed=range(0,1)",
+                     f"population.n_enterprises={args.member_agents}", "output.plots=false")
+            members = sweep_of(name, args.sweeps, args.reuse, extra, tag="_posterior")
+            claims = claims.merge(member_columns(members), on="hypothesis", how="left")
+        frames.append(claims)
         sources[name] = sweep.relative_to(ROOT) if sweep.is_relative_to(ROOT) else sweep
     index(pd.concat(frames, ignore_index=True), args.out, git_commit(), sources)
     print(f"wrote {args.out}/index.md and index.html")

@@ -141,6 +141,20 @@ def test_the_distance_is_zero_at_the_data_and_weights_by_precision():
     assert quadratic_distance(np.array([np.nan, 1.0]), data, w) == np.inf
 
 
+def test_the_distance_does_not_depend_on_the_moments_units():
+    """Dollars beside shares: a miss of one sd costs the same whatever the unit (a raw-scale
+    pseudo-inverse once dropped every share next to the spend moments)."""
+    cov = np.array([[0.03**2, -0.0002], [-0.0002, 0.02**2]])
+    shares = Moments(("a", "b"), np.array([0.4, 0.3]), cov)
+    miss = np.array([0.43, 0.28])
+    base = quadratic_distance(miss, shares, weight_matrix(shares, 0.1 * cov, 1))
+    for factor in (1e9, 1e-6):
+        scale = np.diag([factor, 1.0])
+        scaled = Moments(("a", "b"), scale @ shares.value, scale @ cov @ scale)
+        assert quadratic_distance(scale @ miss, scaled, weight_matrix(scaled, scale @ (0.1 * cov) @ scale, 1)) == \
+            pytest.approx(base, rel=1e-9)
+
+
 def test_predictive_intervals_cover_the_truth_at_their_nominal_rate():
     """A fact drawn from the model's predictive distribution lands inside its 90% interval ~90%."""
     rng = np.random.default_rng(3)

@@ -93,8 +93,18 @@ def moment_vector(results: Any, targets: Sequence[Target], ids: Sequence[str]) -
 
 
 def weight_matrix(data: Moments, sim_cov: np.ndarray, seeds: int) -> np.ndarray:
-    """W = (Sigma_data + Sigma_sim / S)^-1 (pseudo-inverse if singular)."""
-    return np.linalg.pinv(data.cov + sim_cov / seeds)
+    """W = (Sigma_data + Sigma_sim / S)^-1.
+
+    Inverted on the scale of each moment's sampling sd: the moments mix dollars (variance
+    ~1e17) and shares (~1e-3), and an inverse on the raw scale (a pseudo-inverse's cut-off is
+    relative to the largest singular value) would drop every share.
+    """
+    scale = np.outer(data.sd, data.sd)
+    corr = (data.cov + sim_cov / seeds) / scale
+    try:
+        return np.linalg.inv(corr) / scale
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(corr, hermitian=True) / scale
 
 
 def quadratic_distance(sim: np.ndarray, data: Moments, weight: np.ndarray) -> float:
