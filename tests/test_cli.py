@@ -87,7 +87,8 @@ def test_calibration_sweep_then_refit_from_it(tmp_path):
     assert "switching.switching_cost" in trial["params"] and trial["loss"] >= 0
     assert "population.n_enterprises" not in trial["params"]  # only what the sweeper searched
     fitted = (Path(__file__).parents[1] / "conf" / "fitted" / "default.yaml").read_text()
-    refit = subprocess.run([str(Path(sys.executable).parent / "routesim-calibrate"), "--from-sweep", str(sweep),
+    refit = subprocess.run([str(Path(sys.executable).parent / "routesim-calibrate"), "--method", "optuna",
+                            "--from-sweep", str(sweep),
                             "--no-write", "--seeds", "1", "--finalists", "2", "--agents", "300"],
                            capture_output=True, text=True, timeout=600)
     assert refit.returncode == 0, refit.stderr
@@ -95,7 +96,7 @@ def test_calibration_sweep_then_refit_from_it(tmp_path):
     assert "re-scoring the 2 best trials over 1 seeds" in refit.stdout and "keeping trial" in refit.stdout
     table = pd.read_csv(sweep / "fit_table.csv")
     censored = table["note"].fillna("").str.contains("not within the horizon")  # break-even after 2030
-    assert set(table["kind"]) == {"fit", "validate"} and table.loc[~censored, "simulated_mean"].notna().all()
+    assert set(table["kind"]) == {"fit", "validate", "check"} and table.loc[~censored, "simulated_mean"].notna().all()
     assert (Path(__file__).parents[1] / "conf" / "fitted" / "default.yaml").read_text() == fitted
 
 
