@@ -314,8 +314,11 @@ def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.n
 
     ``success`` (K, M) per segment and model; ``industry_weight`` (I, K). Without an (n, K) array:
     per (industry, model) the segments are sorted by success and their weights cumulated, so the
-    share below a requirement r is one ``searchsorted`` of r among them (keys group + success,
-    success in [0, 1), so groups never mix).
+    share below a requirement r is the cumulated weight of the segments whose key (model +
+    success, as rounded) is below the query (model + r). (A ``searchsorted`` among every
+    model's keys, which this replaces, gave the same count except for a requirement of ~0 with
+    a success of ~1 on the model before, rounded to the same key: a negative count.)
+    It is counted segment by segment (K passes over n values, 3x faster than the binary search).
     """
     n_ind, n_seg = industry_weight.shape
     n_mod = success.shape[1]
@@ -323,10 +326,14 @@ def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.n
     sorted_success = np.take_along_axis(success.T, order, axis=1)  # (M, K)
     weights = industry_weight[:, order]  # (I, M, K) each industry's weight of those segments
     cum = np.concatenate([np.zeros((n_ind, n_mod, 1)), np.cumsum(weights, axis=2)], axis=2)  # (I, M, K + 1)
-    keys = (np.arange(n_mod)[:, None] + np.minimum(sorted_success, np.nextafter(1.0, 0.0))).ravel()
+    keys = np.arange(n_mod)[:, None] + np.minimum(sorted_success, np.nextafter(1.0, 0.0))  # (M, K), rising
     query = model + np.clip(requirement, 0.0, np.nextafter(1.0, 0.0))
-    count = np.searchsorted(keys, query, side="left") - model * n_seg
-    return cum[industry, model, count]
+    count = np.zeros(len(model), dtype=np.int64)
+    is_below = np.empty(len(model), dtype=bool)
+    for column in np.ascontiguousarray(keys.T):  # (M,) every model's k-th key
+        np.less(column.take(model), query, out=is_below)
+        count += is_below
+    return cum.reshape(-1).take((industry * n_mod + model) * (n_seg + 1) + count)
 
 
 def menu_cells(plan: Plan, n_mod: int, row_tasks: np.ndarray) -> np.ndarray:
