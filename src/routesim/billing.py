@@ -44,8 +44,14 @@ def price_plan(plan: Plan, cost: np.ndarray, success: np.ndarray) -> tuple[np.nd
     cells = plan.cells(cost.shape[1])
     if plan.model.shape[-1] == 1:  # one call per row: skip the reduction
         w, cells = plan.weight[..., 0], cells[..., 0]
-        return w * cost.take(cells), w * success.take(cells)
-    return (plan.weight * cost.take(cells)).sum(axis=-1), (plan.weight * success.take(cells)).sum(axis=-1)
+        row_cost, row_success = cost.take(cells), success.take(cells)
+        row_cost *= w  # in place (the products are the same): no second (n, K) array
+        row_success *= w
+        return row_cost, row_success
+    slot_cost, slot_success = cost.take(cells), success.take(cells)
+    slot_cost *= plan.weight
+    slot_success *= plan.weight
+    return slot_cost.sum(axis=-1), slot_success.sum(axis=-1)
 
 
 def flagship_rows(flagship: np.ndarray, cost: np.ndarray, success: np.ndarray) -> RowPrices:

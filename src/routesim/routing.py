@@ -194,7 +194,9 @@ class Plan:
         """
         if n_mod not in self._cells:
             n_seg = self.model.shape[1]
-            self._cells[n_mod] = (np.arange(n_seg) * n_mod)[:, None] + np.maximum(self.model, 0)
+            cells = np.maximum(self.model, 0)
+            cells += (np.arange(n_seg) * n_mod)[:, None]  # in place: one (n, K, S) array, not two
+            self._cells[n_mod] = cells
         return self._cells[n_mod]
 
     @property
@@ -271,8 +273,10 @@ def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarra
     """
     index = req.search_index
     best = index.best.take(req.router_class, axis=0)  # (n, K)
-    choice = index.cheapest(req.router_class, np.minimum(requirement, best))
-    return np.where(best >= 0.0, choice, NO_MODEL)
+    none = best < 0.0  # no eligible model
+    choice = index.cheapest(req.router_class, np.minimum(requirement, best, out=best))  # best is not needed after
+    choice[none] = NO_MODEL
+    return choice
 
 
 def _flagship_choice(req: RouteRequest) -> np.ndarray:
@@ -290,7 +294,9 @@ def capped(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
     has = req.flagship >= 0
     n_mod = req.perceived_success.shape[-1]
     flag_success = req.success_by_model.take(req.router_class * n_mod + np.maximum(req.flagship, 0), axis=0)
-    return np.where(has[:, None], np.minimum(requirement, flag_success), requirement)
+    capped = np.minimum(requirement, flag_success, out=flag_success)
+    np.copyto(capped, requirement, where=~has[:, None])  # no everyday model: the requirement as it is
+    return capped
 
 
 def _requirement(req: RouteRequest) -> np.ndarray:
