@@ -299,9 +299,14 @@ def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tas
     routers, rows = prices.routers, prices.rows
     row_tasks = real.take(routers)[:, None] * rows.weight  # (R, K), aligned with rows
     ok = rows.served
-    served = row_tasks[ok].sum()
-    unserved = row_tasks[~ok].sum()
-    below = row_tasks[ok & (rows.success < requirement.take(routers)[:, None])].sum()
+    below_requirement = rows.success < requirement.take(routers)[:, None]
+    if ok.all():  # every row has a model (the usual case): no masks. The sum of a contiguous
+        # array is the same pairwise sum as that of its masked (flattened) copy
+        served, unserved = row_tasks.sum(), 0.0
+    else:
+        served, unserved = row_tasks[ok].sum(), row_tasks[~ok].sum()
+        below_requirement &= ok
+    below = row_tasks[below_requirement].sum()
     successes = (row_tasks * rows.success).sum()
     for members, plan in groups:  # a downgraded router's old plan has weight 0: it calls nothing
         router_cells += menu_cells(plan, n_mod, row_tasks[prices.rows_of(members)])
