@@ -418,7 +418,9 @@ class MarketModel(mesa.Model):
     def _fee_per_task(self, cost_per_task: np.ndarray, calls_per_task: np.ndarray,
                       routers: np.ndarray) -> np.ndarray:
         r = self.cfg.router
-        fee = r.fee_share_of_spend * cost_per_task + r.fee_usd_per_1k_requests * calls_per_task / 1000.0
+        fee = r.fee_share_of_spend * cost_per_task
+        if r.fee_usd_per_1k_requests:  # (adding its 0 would leave every fee as it is)
+            fee += r.fee_usd_per_1k_requests * calls_per_task / 1000.0
         return np.where(routers, fee, 0.0)
 
     def _spikes(self) -> np.ndarray:
