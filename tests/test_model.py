@@ -171,3 +171,33 @@ def test_break_even_is_the_first_month_ending_twelve_months_in_profit():
     assert first_break_even([-5.0, 1.0, -5.0, -5.0]) is None  # one good month is not a profitable year
     # a year of -1 a month, then +2 a month: the 12 months ending in month 16 sum to 7 x -1 + 5 x 2 > 0 (month 15: 0)
     assert first_break_even([-1.0] * 12 + [2.0] * 12) == 16
+
+
+def test_share_below_counts_the_segments_below_the_requirement():
+    """billing.share_below: the cumulated weight of the segments with model + success < model + requirement.
+
+    Successes of exactly 0 and 1, requirements of exactly 0, 1 and equal to a success: with
+    75 models, model + success rounds to the next model's index when success is ~1.
+    """
+    from routesim.billing import share_below
+
+    rng = np.random.default_rng(3)
+    n_seg, n_mod, n_ind, n = 5, 75, 3, 2000
+    success = rng.choice([0.0, 0.3, 0.5, 0.9, 1.0, np.nextafter(1.0, 0.0)], size=(n_seg, n_mod))
+    success[:, ::2] = rng.random((n_seg, (n_mod + 1) // 2))
+    weight = rng.dirichlet(np.ones(n_seg), n_ind)
+    industry, model = rng.integers(0, n_ind, n), rng.integers(0, n_mod, n)
+    requirement = rng.choice([0.0, 1.0, 0.5, 0.9, 1e-17], n)
+    requirement[::3] = rng.random(len(requirement[::3]))
+    requirement[1::7] = success[0].take(model[1::7])
+    top = np.nextafter(1.0, 0.0)
+    got = share_below(success, weight, industry, model, requirement)
+    for e in range(n):
+        m = int(model[e])
+        segments = sorted(range(n_seg), key=lambda k: success[k, m])  # stable, as the cumulated weights
+        query = m + min(max(float(requirement[e]), 0.0), top)
+        below = [k for k in segments if m + min(float(success[k, m]), top) < query]
+        expected = 0.0
+        for k in segments[:len(below)]:
+            expected += weight[industry[e], k]
+        assert got[e] == expected

@@ -44,8 +44,14 @@ def price_plan(plan: Plan, cost: np.ndarray, success: np.ndarray) -> tuple[np.nd
     cells = plan.cells(cost.shape[1])
     if plan.model.shape[-1] == 1:  # one call per row: skip the reduction
         w, cells = plan.weight[..., 0], cells[..., 0]
-        return w * cost.take(cells), w * success.take(cells)
-    return (plan.weight * cost.take(cells)).sum(axis=-1), (plan.weight * success.take(cells)).sum(axis=-1)
+        row_cost, row_success = cost.take(cells), success.take(cells)
+        row_cost *= w  # in place (the products are the same): no second (n, K) array
+        row_success *= w
+        return row_cost, row_success
+    slot_cost, slot_success = cost.take(cells), success.take(cells)
+    slot_cost *= plan.weight
+    slot_success *= plan.weight
+    return slot_cost.sum(axis=-1), slot_success.sum(axis=-1)
 
 
 def flagship_rows(flagship: np.ndarray, cost: np.ndarray, success: np.ndarray) -> RowPrices:
@@ -100,15 +106,16 @@ def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray,
     ``segment_weight`` (N, K) is each enterprise's mix of segments (the routers' rows keep theirs).
     """
     has = flagship >= 0
-    idx = np.maximum(flagship, 0)
-    flag_cost = np.where(has, cost_im[industry, idx], 0.0)
-    flag_success = np.where(has, success_im[industry, idx], 0.0)
+    cell = industry * cost_im.shape[1] + np.maximum(flagship, 0)  # flat (industry, model) of the tables
+    flag_cost = np.where(has, cost_im.take(cell), 0.0)
+    flag_success = np.where(has, success_im.take(cell), 0.0)
     members = np.flatnonzero(routers)
     position = np.full(len(flagship), -1)
     position[members] = np.arange(len(members))
     shape = (len(members), segment_weight.shape[1])
-    rows = RowPrices(np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool),
-                     weight=segment_weight[members])
+    # uninitialised: every router's rows are filled from its group's plan (the groups partition the routers)
+    rows = RowPrices(np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool),
+                     weight=segment_weight.take(members, axis=0))
     return UnitPrices(cost=flag_cost.copy(), success=flag_success.copy(), calls=has.astype(float),
                       flag_cost=flag_cost, flag_success=flag_success, routers=members, position=position, rows=rows)
 
@@ -122,8 +129,11 @@ def fill_router_rows(prices: UnitPrices, members: np.ndarray, plan: Plan, cost: 
     rows, at = prices.rows, prices.rows_of(members)
     row_cost, row_success = price_plan(plan, cost, success)
     calls = plan.calls_per_task
-    rows.cost[at], rows.success[at], rows.calls[at] = row_cost, row_success, calls
-    rows.served[at] = plan.served
+    if isinstance(at, slice):  # every router: the new arrays become the rows (no copy)
+        rows.cost, rows.success, rows.served = row_cost, row_success, plan.served
+    else:
+        rows.cost[at], rows.success[at], rows.served[at] = row_cost, row_success, plan.served
+    rows.calls[at] = calls  # a copy: ``calls`` may be a view of the plan's weights, which a downgrade zeroes
     segment_weight = rows.weight[at]
     prices.cost[members] = per_task(row_cost, segment_weight)
     prices.success[members] = per_task(row_success, segment_weight)
@@ -287,22 +297,29 @@ def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tas
     real = weight * served_tasks  # (N,) real tasks served
     router_cells = np.zeros((n_seg, n_mod))
     routers, rows = prices.routers, prices.rows
-    row_tasks = real[routers, None] * rows.weight  # (R, K), aligned with rows
+    row_tasks = real.take(routers)[:, None] * rows.weight  # (R, K), aligned with rows
     ok = rows.served
-    served = row_tasks[ok].sum()
-    unserved = row_tasks[~ok].sum()
-    below = row_tasks[ok & (rows.success < requirement[routers, None])].sum()
+    below_requirement = rows.success < requirement.take(routers)[:, None]
+    if ok.all():  # every row has a model (the usual case): no masks. The sum of a contiguous
+        # array is the same pairwise sum as that of its masked (flattened) copy
+        served, unserved = row_tasks.sum(), 0.0
+    else:
+        served, unserved = row_tasks[ok].sum(), row_tasks[~ok].sum()
+        below_requirement &= ok
+    below = row_tasks[below_requirement].sum()
     successes = (row_tasks * rows.success).sum()
     for members, plan in groups:  # a downgraded router's old plan has weight 0: it calls nothing
         router_cells += menu_cells(plan, n_mod, row_tasks[prices.rows_of(members)])
     flat = ~on_plan
-    has = flat & (flagship >= 0)
-    cells = router_cells + flagship_cells(flagship[flat], industry[flat], real[flat], industry_weight, n_mod)
-    served += real[has].sum()
+    # the enterprises on an everyday model (indices: one mask, then takes of the same elements in
+    # the same order, so every sum below adds what masking each array would)
+    idx = np.flatnonzero(flat & (flagship >= 0))
+    real_flat, flag_flat, industry_flat = real.take(idx), flagship.take(idx), industry.take(idx)
+    cells = router_cells + flagship_cells(flag_flat, industry_flat, real_flat, industry_weight, n_mod)
+    served += real_flat.sum()
     unserved += real[flat & (flagship < 0)].sum()
-    successes += (real * prices.flag_success)[has].sum()
-    idx = np.flatnonzero(has)
-    below += (real[idx] * share_below(success, industry_weight, industry[idx], flagship[idx], requirement[idx])).sum()
+    successes += (real_flat * prices.flag_success.take(idx)).sum()
+    below += (real_flat * share_below(success, industry_weight, industry_flat, flag_flat, requirement.take(idx))).sum()
     return Settled(tasks_served=float(served), tasks_unserved_rows=float(unserved),
                    tasks_below_requirement=float(below), expected_successes=float(successes), cells=cells,
                    router_cells=router_cells)
@@ -314,8 +331,11 @@ def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.n
 
     ``success`` (K, M) per segment and model; ``industry_weight`` (I, K). Without an (n, K) array:
     per (industry, model) the segments are sorted by success and their weights cumulated, so the
-    share below a requirement r is one ``searchsorted`` of r among them (keys group + success,
-    success in [0, 1), so groups never mix).
+    share below a requirement r is the cumulated weight of the segments whose key (model +
+    success, as rounded) is below the query (model + r). (A ``searchsorted`` among every
+    model's keys, which this replaces, gave the same count except for a requirement of ~0 with
+    a success of ~1 on the model before, rounded to the same key: a negative count.)
+    It is counted segment by segment (K passes over n values, 3x faster than the binary search).
     """
     n_ind, n_seg = industry_weight.shape
     n_mod = success.shape[1]
@@ -323,10 +343,14 @@ def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.n
     sorted_success = np.take_along_axis(success.T, order, axis=1)  # (M, K)
     weights = industry_weight[:, order]  # (I, M, K) each industry's weight of those segments
     cum = np.concatenate([np.zeros((n_ind, n_mod, 1)), np.cumsum(weights, axis=2)], axis=2)  # (I, M, K + 1)
-    keys = (np.arange(n_mod)[:, None] + np.minimum(sorted_success, np.nextafter(1.0, 0.0))).ravel()
+    keys = np.arange(n_mod)[:, None] + np.minimum(sorted_success, np.nextafter(1.0, 0.0))  # (M, K), rising
     query = model + np.clip(requirement, 0.0, np.nextafter(1.0, 0.0))
-    count = np.searchsorted(keys, query, side="left") - model * n_seg
-    return cum[industry, model, count]
+    count = np.zeros(len(model), dtype=np.int64)
+    is_below = np.empty(len(model), dtype=bool)
+    for column in np.ascontiguousarray(keys.T):  # (M,) every model's k-th key
+        np.less(column.take(model), query, out=is_below)
+        count += is_below
+    return cum.reshape(-1).take((industry * n_mod + model) * (n_seg + 1) + count)
 
 
 def menu_cells(plan: Plan, n_mod: int, row_tasks: np.ndarray) -> np.ndarray:

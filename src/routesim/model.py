@@ -409,15 +409,18 @@ class MarketModel(mesa.Model):
         for members, plan in groups:
             billing.fill_router_rows(prices, members, plan, req.cost, req.success)
 
-    def flagship_cost_per_task(self, req: RouteRequest) -> np.ndarray:
-        """(N,) cost per task of each enterprise's everyday model on its segments; 0 if it has none."""
+    def flagship_cost_per_task(self, req: RouteRequest, who: np.ndarray) -> np.ndarray:
+        """Cost per task of enterprises ``who`` (indices) at their everyday model on their segments; 0 if none."""
         table = self.workload.segment_weight @ req.cost  # (I, M)
-        return np.where(req.flagship >= 0, table[self.population.industry, np.maximum(req.flagship, 0)], 0.0)
+        flagship = req.flagship.take(who)
+        return np.where(flagship >= 0, table[self.population.industry.take(who), np.maximum(flagship, 0)], 0.0)
 
     def _fee_per_task(self, cost_per_task: np.ndarray, calls_per_task: np.ndarray,
                       routers: np.ndarray) -> np.ndarray:
         r = self.cfg.router
-        fee = r.fee_share_of_spend * cost_per_task + r.fee_usd_per_1k_requests * calls_per_task / 1000.0
+        fee = r.fee_share_of_spend * cost_per_task
+        if r.fee_usd_per_1k_requests:  # (adding its 0 would leave every fee as it is)
+            fee += r.fee_usd_per_1k_requests * calls_per_task / 1000.0
         return np.where(routers, fee, 0.0)
 
     def _spikes(self) -> np.ndarray:
@@ -618,7 +621,7 @@ class MarketModel(mesa.Model):
             calls_pt[at] = billing.per_task(plan.calls_per_task, seg_w[members])
         fee = self._fee_per_task(routed_cpt, calls_pt, np.ones(len(who), dtype=bool))
         tasks = self.tasks[who]
-        flag_spend = tasks * self.flagship_cost_per_task(req)[who]
+        flag_spend = tasks * self.flagship_cost_per_task(req, who)
         payback_months = self.cfg.adoption.payback_months
         routed_spend = tasks * (routed_cpt + fee)
         gain = payback_months * (flag_spend - routed_spend) - self.cfg.router.integration_cost_usd
