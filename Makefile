@@ -54,7 +54,7 @@ notebooks: $(VENV)/.dev  ## execute experiments/*.py on their newest sweeps into
 calibrate: $(VENV)/.dev  ## posterior of the baseline given conf/calibration/targets.yaml (~45 min); rewrites conf/fitted/
 	$(BIN)/routesim-calibrate $(ARGS)
 
-results: $(VENV)/.dev  ## run every experiment, analyse it, execute its notebook; writes results/report/ (~10 min)
+results: $(VENV)/.dev  ## run every experiment (and over 30 posterior members), analyse, execute notebooks; writes results/report/ (~45 min)
 	$(BIN)/python experiments/make_results.py $(ARGS)
 
 discover: $(VENV)/.dev  ## PRIM: where routing cuts OpenAI's / Anthropic's 2030 revenue by over half (results/discovery/)

@@ -228,8 +228,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse a finished sweep started with today's claims")
     parser.add_argument("--sweeps", type=Path, default=ROOT / "results" / "sweeps")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "report")
-    parser.add_argument("--members", type=int, default=50,
-                        help="posterior members to rerun each experiment on (0: skip; default 50)")
+    parser.add_argument("--members", type=int, default=30,
+                        help="posterior members to rerun each experiment on (0: skip; default 30)")
     parser.add_argument("--member-agents", type=int, default=2000, help="agents per member run (default 2000)")
     args = parser.parse_args()
     names = args.experiments or experiments()

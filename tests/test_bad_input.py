@@ -36,7 +36,7 @@ FAST = {
     "a key given twice", "scenario.name=/../../x", "hydra.run.dir=''", "run dir is a file", "run dir name too long",
     "sweep dir empty", "unknown group option", "override syntax", "wrong type", "unknown key", "YAML flow sequence",
     "no such folder", "a file", "no runs", "duplicate runs", "alpha out of range", "--trajectories 0", "--levels 1",
-    "--jobs 0", "adoption.innovation_p=2", "--seeds 0", "--from-sweep @/nowhere", "--threshold 2",
+    "--jobs 0", "adoption.innovation_p=2", "optuna --seeds 0", "--minutes 0", "--threshold 2",
 }
 
 

@@ -73,6 +73,7 @@ EXPLAINED: dict[str, str] = {
     "2024-03": "release claude_3_sonnet",  # Anthropic up, OpenAI down (Claude 3)
     "2024-05": "release gpt_4o",  # OpenAI up: half GPT-4 Turbo's price
     "2024-07": "release gemini_1_5_pro",  # Google down: its everyday model becomes the dearer 1.5 Pro
+    "2024-10": "release gemini_1_5_pro_002",  # Google up: 1.5 Pro 002 at about a third of 1.5 Pro's price
     "2025-02": "release gemini_2_0_flash",  # Google up
 }
 # Jumps with no catalogue event, still open (issue 13): in 2024-02, the first month in which

@@ -31,6 +31,7 @@ def plot_posterior(particles: pd.DataFrame, weights: np.ndarray, priors: dict[st
         ax.axvline(best[key], color="#d1495b", linestyle="--", linewidth=1)
         ax.set_title(key, fontsize="small")
         ax.set_yticks([])
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
     for ax in axes[len(keys):]:
         ax.set_axis_off()
     return fig

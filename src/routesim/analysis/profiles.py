@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from routesim.analysis.plots import styled
@@ -114,10 +115,15 @@ def plot_profiles(frame: pd.DataFrame, subtitle: str = "") -> Figure:
         ax.plot(part["value"], part["loss"], marker="o", markersize=3, color="#1f4e79")
         ax.axvline(part["fitted_value"].iloc[0], color="#d1495b", linestyle="--", linewidth=1, label="shipped fit")
         spread = float(part["loss"].max() - part["loss"].min())
-        ax.set_title(f"{key}\nloss range {spread:.2g}" + (" (flat: not identified)" if spread < FLAT else ""),
+        ax.set_title(f"{key}\nrange {spread:.2g}" + (" (flat: not identified)" if spread < FLAT else ""),
                      fontsize="small", color="#d1495b" if spread < FLAT else "black")
         ax.set_ylabel("distance g'Wg")
-        ax.set_yscale("log")
+        low, high = part["loss"].min(), part["loss"].max()
+        if low > 0 and high / low > 10:  # a log scale only where the distance spans a decade
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
     for ax in axes[len(keys):]:
         ax.set_axis_off()
     axes[0].legend(fontsize="x-small")
