@@ -64,7 +64,7 @@ def calibrated(config: dict) -> dict[str, float]:
     return out
 
 
-def reusable(name: str, sweeps: Path, extra: tuple[str, ...] = ()) -> Path | None:
+def reusable(name: str, sweeps: Path, extra: tuple[str, ...] = (), tag: str = "") -> Path | None:
     """The newest complete sweep of ``name`` started with today's claims (and, when it ran the
     representative point, today's calibrated parameters), if any."""
     import dataclasses
@@ -73,7 +73,8 @@ def reusable(name: str, sweeps: Path, extra: tuple[str, ...] = ()) -> Path | Non
 
     wanted = current_hash(name)
     point = calibrated(dataclasses.asdict(compose([])))
-    for record in sorted((sweeps / name).glob("*/experiment.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+    for record in sorted((sweeps / (name + tag)).glob("*/experiment.json"), key=lambda p: p.stat().st_mtime,
+                         reverse=True):
         if json.loads(record.read_text()).get("hash") != wanted:
             continue
         runs = sorted(record.parent.glob("*/run.json"))
@@ -96,7 +97,7 @@ def sweep_of(name: str, sweeps: Path, reuse: bool, extra: tuple[str, ...] = (), 
     ``extra``: further overrides (the member sweep's); ``tag`` names such sweeps' folder.
     """
     where = sweeps / (name + tag)
-    folder = reusable(name + tag, sweeps, extra) if reuse else None
+    folder = reusable(name, sweeps, extra, tag) if reuse else None
     if folder is not None:
         print(f"reusing {folder} (started with today's claims)", flush=True)
     else:

@@ -265,3 +265,39 @@ def test_abc_recovers_the_true_parameters_of_a_synthetic_market(synthetic, tmp_p
                 "population.active_share_at_start"):
         low, high = weighted_quantiles(particles[key].to_numpy(), w, [0.05, 0.95])
         assert low <= truth[key] <= high, (key, low, truth[key], high)
+
+
+def _tiny_calibration(out, *extra):
+    from routesim.cli import calibrate_main
+
+    calibrate_main(["--population", "20", "--generations", "1", "--max-sims", "60", "--reference", "30",
+                    "--members", "6", "--agents", "150", "--pilot-seeds", "2", "--j-seeds", "2", "--no-write",
+                    "--no-profiles", "--out", str(out), *extra])
+
+
+def test_routesim_calibrate_writes_the_whole_report_and_leaves_conf_alone(tmp_path):
+    """The pipeline end to end on a tiny budget: posterior, predictive check, J, time split,
+    leave-one-out, figures; --no-write leaves the shipped fit untouched."""
+    from routesim.compose import CONF_DIR
+
+    shipped = {p.name: p.read_bytes() for p in (CONF_DIR / "fitted").iterdir()}
+    _tiny_calibration(tmp_path / "cal", "--jobs", "1")
+    report = (tmp_path / "cal" / "report.md").read_text()
+    for heading in ("## Joint fit", "Hansen's J", "## Fit targets: posterior predictive", "## Time split",
+                    "## Leave one target out", "## Validation and check targets"):
+        assert heading in report, heading
+    for name in ("posterior.png", "predictive.png", "time_split.png", "posterior_particles.csv", "abc.db",
+                 "reference.parquet", "summary.json"):
+        assert (tmp_path / "cal" / name).exists(), name
+    assert {p.name: p.read_bytes() for p in (CONF_DIR / "fitted").iterdir()} == shipped
+    with pytest.raises(SystemExit):  # a folder that is not empty is refused before anything runs
+        _tiny_calibration(tmp_path / "cal", "--jobs", "1")
+
+
+@pytest.mark.slow
+def test_routesim_calibrate_runs_on_a_dask_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        _tiny_calibration(tmp_path / "cal", "--dask", cluster.scheduler_address)
+    assert "Hansen's J" in (tmp_path / "cal" / "report.md").read_text()

@@ -15,7 +15,7 @@ from routesim.results import TABLES
 
 ROUTESIM = str(Path(sys.executable).parent / "routesim")
 # over two ensemble members (their values resolve inside each job) and two scenarios
-SWEEP = ["-m", "market=tiny", "population=tiny", "fitted=prior_draws", "fitted.member=3,11", "seed=1",
+SWEEP = ["-m", "market=tiny", "population=tiny", "fitted=posterior", "fitted.member=3,11", "seed=1",
          "end=2025-06", "scenario=status_quo,no_routing", "output.plots=false"]
 LAUNCHERS = {
     "serial": ["hydra/launcher=basic"],

@@ -64,8 +64,13 @@ def _key(name: str) -> str:
 
 def run_abc(sim: Simulator, prior_table: dict[str, Any], data: Any, weight: np.ndarray, out: Path,
             population: int, generations: int, max_sims: int, minutes: float,
-            jobs: int) -> tuple[pd.DataFrame, np.ndarray, Any]:
-    """ABC-SMC with the quadratic distance; returns the last population (params, weights) and the history."""
+            jobs: int, dask: str | None = None) -> tuple[pd.DataFrame, np.ndarray, Any]:
+    """ABC-SMC with the quadratic distance; returns the last population (params, weights) and the history.
+
+    ``dask``: the address of a dask distributed scheduler to evaluate on (pyabc's
+    DaskDistributedSampler), so a big calibration can leave this machine; else ``jobs``
+    local processes.
+    """
     import pyabc
 
     ids = data.ids
@@ -83,8 +88,16 @@ def run_abc(sim: Simulator, prior_table: dict[str, Any], data: Any, weight: np.n
             rvs[_pname(key)] = pyabc.RV("uniform", p.low, p.high - p.low)
         else:
             rvs[_pname(key)] = pyabc.RV("lognorm", p.log_sd, 0, p.median)
-    sampler = (pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs) if jobs > 1
-               else pyabc.sampler.SingleCoreSampler())
+    client = None
+    if dask:
+        from distributed import Client
+
+        client = Client(dask)
+        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=client)
+    elif jobs > 1:
+        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=jobs)
+    else:
+        sampler = pyabc.sampler.SingleCoreSampler()
     sampler.show_progress = True
     abc = pyabc.ABCSMC(model, pyabc.Distribution(**rvs), distance, population_size=population, sampler=sampler,
                        eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5))
@@ -92,8 +105,12 @@ def run_abc(sim: Simulator, prior_table: dict[str, Any], data: Any, weight: np.n
     from scipy import stats
 
     floor = float(np.sqrt(stats.chi2.ppf(0.5, len(ids))))  # a correct model's median distance
-    history = abc.run(minimum_epsilon=floor, max_nr_populations=generations, max_total_nr_simulations=max_sims,
-                      max_walltime=dt.timedelta(minutes=minutes))
+    try:
+        history = abc.run(minimum_epsilon=floor, max_nr_populations=generations, max_total_nr_simulations=max_sims,
+                          max_walltime=dt.timedelta(minutes=minutes))
+    finally:
+        if client is not None:
+            client.close()
     frame, w = history.get_distribution(m=0, t=history.max_t)
     frame = frame.rename(columns=_key)[sorted(prior_table)]
     return frame.reset_index(drop=True), np.asarray(w, dtype=float), history
@@ -167,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--j-seeds", type=at_least(2), default=10, help="seeds for Hansen's J (10)")
     parser.add_argument("--agents", type=at_least(1), default=2000, help="agents per run (2000)")
     parser.add_argument("--jobs", type=at_least(1), default=os.cpu_count() or 1, help="processes (one per core)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="evaluate the ABC on a dask distributed scheduler (e.g. tcp://host:8786) "
+                             "instead of --jobs local processes")
     parser.add_argument("--out", type=Path, default=None, help="folder (default results/calibration/<time>)")
     parser.add_argument("--no-write", action="store_true", help="leave conf/fitted/ untouched")
     parser.add_argument("--no-profiles", action="store_true", help="skip the profiles")
@@ -210,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     print("routesim-calibrate: ABC-SMC (pyabc)", flush=True)
     abc_sim = Simulator(base, fit, data.ids, seeds=1)
     particles, w, history = run_abc(abc_sim, prior_table, data, weight, out, args.population, args.generations,
-                                    args.max_sims, args.minutes, args.jobs)
+                                    args.max_sims, args.minutes, args.jobs, args.dask)
     pops = history.get_all_populations()
     pops.to_csv(out / "abc_generations.csv", index=False)
     particles.assign(weight=w).to_csv(out / "posterior_particles.csv", index=False)
