@@ -110,8 +110,10 @@ def sweep_of(name: str, sweeps: Path, reuse: bool, extra: tuple[str, ...] = (), 
 def member_columns(sweep: Path) -> pd.DataFrame:
     """Per claim, what the posterior members say: share holding the claimed sign, 10-90%."""
     table = pd.read_csv(sweep / "analysis" / "hypotheses.csv")
-    return table[["hypothesis", "verdict", "members", "members_holding", "member_p10", "member_p90",
-                  "parameter_variance_share"]].rename(columns={"verdict": "members_verdict"})
+    # a censored claim (break-even) has no across-members columns: its test pools the runs
+    columns = ["hypothesis", "verdict", "members", "members_holding", "member_p10", "member_p90",
+               "parameter_variance_share"]
+    return table.reindex(columns=columns).rename(columns={"verdict": "members_verdict"})
 
 
 LEAN_CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
@@ -175,16 +177,18 @@ def index(claims: pd.DataFrame, out: Path, commit: str, sources: dict[str, Path]
                "Holm p (report)": f"{r.p_adjusted:.2g}" if pd.notna(r.p_adjusted) else "",
                "Holm p (all claims)": f"{r.p_all:.2g}" if pd.notna(r.p_all) else "", "verdict": r.verdict,
                "n": r.n}
-        if "members" in claims and pd.notna(getattr(r, "members", None)):
-            spread = (f"{r.member_p10:+.0%} to {r.member_p90:+.0%} points" if r.kind == "censored"
-                      else f"{human(r.member_p10, unit)} to {human(r.member_p90, unit)}")
-            row |= {"posterior members holding": f"{r.members_holding:.0%} of {int(r.members)}",
-                    "members' effect, 10-90%": spread, "verdict over members": r.members_verdict}
+        if "members_verdict" in claims and pd.notna(r.members_verdict):
+            holding = spread = "pooled (censored)"  # a break-even claim pools the member runs in one log-rank test
+            if pd.notna(r.members_holding):
+                holding = f"{r.members_holding:.0%} of {int(r.members)}"
+                spread = f"{human(r.member_p10, unit)} to {human(r.member_p90, unit)}"
+            row |= {"posterior members holding": holding, "members' effect, 10-90%": spread,
+                    "verdict over members": r.members_verdict}
         rows.append(row)
     table = pd.DataFrame(rows)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     across = ""
-    if "members" in claims:
+    if "members_verdict" in claims and claims["members"].notna().any():
         n_members = int(claims["members"].max())
         across = (f" Across parameter uncertainty, each experiment is rerun on {n_members} members of the "
                   "calibration's posterior (`fitted=posterior`, one seed each, 2,000 agents): 'posterior members "
