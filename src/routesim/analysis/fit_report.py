@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy import stats
 
 from routesim.analysis.plots import styled
 
@@ -97,15 +98,17 @@ def write_report(out: Path, targets: list[Any], priors: dict[str, Any], particle
         "",
         "## Joint fit",
         "",
-        f"Hansen's J at the representative point over {int(j['seeds'])} held-out seeds: J = {j['J']:.2f} on "
+        f"A J-type statistic at the representative point (not at the minimiser of g'Wg, so it runs high) over "
+        f"{int(j['seeds'])} held-out seeds: J = {j['J']:.2f} on "
         f"{int(j['df'])} degrees of freedom (moments minus the parameters with uniform priors; the two Bass rates "
         f"carry informative priors from a published meta-analysis and are not counted), p = {j['p_value']:.3g}."
         + (" A p-value under 0.05 says the model cannot match all moments at once within their sampling error."
            if j["p_value"] < 0.05 else " The moments are jointly consistent with the model at the 5% level."),
         "",
-        f"ABC-SMC: {summary['generations']} generations, {summary['simulations']} simulations; final epsilon "
-        f"(sqrt of g'Wg) {summary['final_epsilon']:.3g} against {np.sqrt(len(summary['moments'])):.3g}, the "
-        "typical distance of a correct model.",
+        f"ABC-SMC: {summary['generations']} generations after the calibration sample, {summary['simulations']} "
+        f"simulations; final epsilon (sqrt of g'Wg) {summary['final_epsilon']:.3g} against "
+        f"{np.sqrt(stats.chi2.ppf(0.5, len(summary['moments']))):.3g}, a correct model's median distance (the "
+        "stopping floor). The posterior's width reflects this tolerance as well as the facts.",
         "",
         _md(pops),
         "",
