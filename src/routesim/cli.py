@@ -442,19 +442,13 @@ def calibrate_point_main(argv: list[str] | None = None) -> None:
           f"report in {sweep_dir}")
     if args.no_write:
         return
-    header = ("# @package _global_\n"
-              f"# Fitted by routesim-calibrate on {stamp} (git {git_commit()}), from {sweep_dir.name}:\n"
-              f"# Optuna TPE over the parameters no public figure pins down, fit loss {loss:.3f} over\n"
-              f"# {args.seeds} seeds, {int(fit['within_tolerance'].sum())}/{len(fit)} fit targets within tolerance.\n"
-              "# Regenerate with `make calibrate`; do not edit by hand.\n")
-    nested: dict = {}
-    for key, value in params.items():
-        node = nested
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    (CONF_DIR / "fitted").mkdir(exist_ok=True)
-    (CONF_DIR / "fitted" / "default.yaml").write_text(header + yaml.safe_dump(nested, sort_keys=True))
+    from routesim.posterior import write_point
+
+    write_point(params, [f"Fitted by routesim-calibrate on {stamp} (git {git_commit()}), from {sweep_dir.name}:",
+                         "Optuna TPE over the parameters no public figure pins down, fit loss "
+                         f"{loss:.3f} over",
+                         f"{args.seeds} seeds, {int(fit['within_tolerance'].sum())}/{len(fit)} fit targets within "
+                         "tolerance.", "Regenerate with `make calibrate`; do not edit by hand."],
+                CONF_DIR / "fitted" / "default.yaml")
     print(f"wrote {CONF_DIR / 'fitted' / 'default.yaml'} (conf/fitted/posterior_check.json still describes the "
           "posterior's representative point: rerun `make calibrate` to refresh both)")

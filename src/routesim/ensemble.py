@@ -8,9 +8,9 @@ that reads the member's row, so ``fitted=<name> fitted.member=17`` runs member 1
 when each job's config is, in the job itself. An override on the command line replaces the
 interpolation, so it wins over the member's value, as over any fitted value.
 
-Until the calibration ships a posterior ensemble, ``prior_draws`` holds a Latin hypercube of
-draws from the calibration's priors (the search box of ``conf/calibrate/default.yaml``):
-parameter uncertainty as wide as the calibration treats it before seeing any target
+``posterior`` is the calibration's posterior (written by ``routesim-calibrate`` through
+:func:`write_ensemble`); ``prior_draws`` holds a Latin hypercube of draws from its priors
+(``conf/calibrate/priors.yaml``): parameter uncertainty before any target is seen
 (``python -m routesim.ensemble --draws 50`` rewrites it).
 """
 
@@ -72,27 +72,24 @@ def register_resolver() -> None:
         OmegaConf.register_new_resolver(RESOLVER, member_value)
 
 
-def write_prior_draws(n: int = 50, seed: int = PRIOR_DRAWS_SEED, name: str = PRIOR_DRAWS) -> tuple[Path, Path]:
-    """Write ``n`` Latin-hypercube draws from the calibration's priors as ensemble ``name``.
+def write_ensemble(members: pd.DataFrame, weights, name: str, header: list[str],
+                   float_format: str = "%.8g") -> tuple[Path, Path]:
+    """``conf/fitted/<name>.csv`` (member, weight, one column per dotted key) and its Hydra config.
 
-    Equal weights; the ``.yaml`` config beside it points every parameter at the member's row.
+    Weights are normalised to sum to one; the ``.yaml`` beside the CSV points every parameter
+    at the member's row through the resolver, under ``header`` (comment lines).
     """
-    from routesim.calibration import prior_latin_hypercube
+    import numpy as np
 
-    table = prior_latin_hypercube(n, seed)
-    keys = list(table.columns)
-    table.insert(0, "weight", 1.0 / n)
-    table.insert(0, "member", range(n))
+    table = members.reset_index(drop=True).copy()
+    weights = np.broadcast_to(np.asarray(weights, dtype=float), (len(table),))
+    table.insert(0, "weight", weights / weights.sum())
+    table.insert(0, "member", range(len(table)))
     csv = _fitted_dir() / f"{name}.csv"
-    table.to_csv(csv, index=False, float_format="%.6g")
-    lines = ["# @package _global_",
-             f"# Ensemble {name}: {n} Latin-hypercube draws (seed {seed}) from the calibration's priors, the",
-             "# search box of conf/calibrate/default.yaml, equal weights. Each parameter reads member",
-             "# fitted.member's row of conf/fitted/" + f"{name}.csv. Written by `python -m routesim.ensemble",
-             f"# --draws {n}`; do not edit by hand.",
-             "fitted:", f"  ensemble: {name}", "  member: 0"]
+    table.to_csv(csv, index=False, float_format=float_format)
+    lines = ["# @package _global_", *(f"# {h}" for h in header), "fitted:", f"  ensemble: {name}", "  member: 0"]
     tree: dict[str, dict[str, str]] = {}
-    for key in keys:
+    for key in members.columns:
         section, _, leaf = key.partition(".")
         tree.setdefault(section, {})[leaf] = f"${{{RESOLVER}:{key},${{fitted.member}},${{fitted.ensemble}}}}"
     for section, leaves in tree.items():
@@ -101,6 +98,17 @@ def write_prior_draws(n: int = 50, seed: int = PRIOR_DRAWS_SEED, name: str = PRI
     yaml_path = _fitted_dir() / f"{name}.yaml"
     yaml_path.write_text("\n".join(lines) + "\n")
     return csv, yaml_path
+
+
+def write_prior_draws(n: int = 50, seed: int = PRIOR_DRAWS_SEED, name: str = PRIOR_DRAWS) -> tuple[Path, Path]:
+    """Write ``n`` Latin-hypercube draws from the calibration's priors as ensemble ``name``, equal weights."""
+    from routesim.calibration import prior_latin_hypercube
+
+    header = [f"Ensemble {name}: {n} Latin-hypercube draws (seed {seed}) from the calibration's priors, the",
+              "search box of conf/calibrate/default.yaml, equal weights. Each parameter reads member",
+              f"fitted.member's row of conf/fitted/{name}.csv. Written by `python -m routesim.ensemble",
+              f"--draws {n}`; do not edit by hand."]
+    return write_ensemble(prior_latin_hypercube(n, seed), 1.0, name, header, float_format="%.6g")
 
 
 def main(argv: list[str] | None = None) -> None:

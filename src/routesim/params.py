@@ -94,6 +94,13 @@ class _Leaf:
         self.key, self.value = key, value
 
 
+def dotted_get(cfg: Any, key: str) -> Any:
+    """The value at a dotted key of a typed config, e.g. ``dotted_get(cfg, "adoption.imitation_q")``."""
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
 def apply_overrides(cfg: Config, overrides: Mapping[str, Any]) -> Config:
     """A copy of ``cfg`` with every dotted key set, then validated; ``cfg`` itself is unchanged.
 

@@ -34,6 +34,7 @@ import pandas as pd
 from routesim.calibration import TARGETS_FILE, check_targets, load_targets, priors, targets_horizon
 from routesim.compose import CONF_DIR, compose
 from routesim.config import ConfigError
+from routesim.ensemble import write_ensemble
 from routesim.inference import (
     Simulator,
     data_moments,
@@ -46,6 +47,7 @@ from routesim.inference import (
     time_split,
     weight_matrix,
 )
+from routesim.params import dotted_get
 
 log = logging.getLogger(__name__)
 
@@ -116,32 +118,11 @@ def run_abc(sim: Simulator, prior_table: dict[str, Any], data: Any, weight: np.n
     return frame.reset_index(drop=True), np.asarray(w, dtype=float), history
 
 
-def write_ensemble(members: pd.DataFrame, weights: np.ndarray, name: str, header: list[str]) -> tuple[Path, Path]:
-    """``conf/fitted/<name>.csv`` (member, weight, one column per key) and its Hydra config."""
-    from routesim.ensemble import RESOLVER
+def write_point(params: dict[str, Any], header: list[str], path: Path = CONF_DIR / "fitted" / "default.yaml") -> None:
+    """A parameter point as the nested YAML the default config loads (``header``: comment lines).
 
-    keys = list(members.columns)
-    table = members.copy()
-    table.insert(0, "weight", weights / weights.sum())
-    table.insert(0, "member", range(len(table)))
-    csv = CONF_DIR / "fitted" / f"{name}.csv"
-    table.to_csv(csv, index=False, float_format="%.8g")
-    lines = ["# @package _global_", *(f"# {h}" for h in header),
-             "fitted:", f"  ensemble: {name}", "  member: 0"]
-    tree: dict[str, dict[str, str]] = {}
-    for key in keys:
-        section, _, leaf = key.partition(".")
-        tree.setdefault(section, {})[leaf] = f"${{{RESOLVER}:{key},${{fitted.member}},${{fitted.ensemble}}}}"
-    for section, leaves in tree.items():
-        lines.append(f"{section}:")
-        lines += [f"  {leaf}: {value}" for leaf, value in leaves.items()]
-    yaml_path = CONF_DIR / "fitted" / f"{name}.yaml"
-    yaml_path.write_text("\n".join(lines) + "\n")
-    return csv, yaml_path
-
-
-def write_point(params: dict[str, float], header: list[str], path: Path = CONF_DIR / "fitted" / "default.yaml") -> None:
-    """The representative point as the nested YAML the default config loads."""
+    NumPy scalars become Python floats; ints stay ints.
+    """
     import yaml
 
     nested: dict[str, Any] = {}
@@ -150,19 +131,10 @@ def write_point(params: dict[str, float], header: list[str], path: Path = CONF_D
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = float(value)
+        node[leaf] = float(value) if isinstance(value, np.floating) else value
+    path.parent.mkdir(exist_ok=True)
     path.write_text("# @package _global_\n" + "".join(f"# {h}\n" for h in header)
                     + yaml.safe_dump(nested, sort_keys=True))
-
-
-class _FullRun:
-    """Member parameters -> every target's value on the whole horizon (one held-out seed)."""
-
-    def __init__(self, base: Any, targets: list[Any], salt: int) -> None:
-        self.sim = Simulator(base, targets, [t.id for t in targets], seeds=1, salt=salt)
-
-    def __call__(self, params: dict[str, float]) -> np.ndarray:
-        return self.sim.runs(params)[0]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
           f"priors); writing to {out}", flush=True)
 
     # 2. pilot: Sigma_sim at the shipped fit
-    shipped = {k: float(_get(base, k)) for k in prior_table}
+    shipped = {k: float(dotted_get(base, k)) for k in prior_table}
     pilot = Simulator(base, fit, data.ids, seeds=args.pilot_seeds, salt=PILOT_SALT).runs(shipped)
     sim_cov = np.cov(pilot, rowvar=False)
     weight = weight_matrix(data, sim_cov, 1)
@@ -223,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
 
     draws = draw_prior(prior_table, args.reference, seed=20241101)
     ref_sim = Simulator(base, fit, data.ids, seeds=1, salt=REFERENCE_SALT)
-    ref = np.array(map_parallel(_Row(ref_sim), draws.to_dict("records"), args.jobs, "reference table"))
+    ref = np.array(map_parallel(_OneSeed(ref_sim), draws.to_dict("records"), args.jobs, "reference table"))
     pd.concat([draws, pd.DataFrame(ref, columns=list(data.ids))], axis=1).to_parquet(out / "reference.parquet")
 
     # 4. ABC-SMC
@@ -246,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # 6. posterior predictive on held-out seeds, whole horizon, every target
     full = compose([f"population.n_enterprises={args.agents}", "output.plots=false"])
-    rows = map_parallel(_FullRun(full, targets, PREDICTIVE_SALT), members.to_dict("records"), args.jobs,
+    held_out = Simulator(full, targets, [t.id for t in targets], seeds=1, salt=PREDICTIVE_SALT)
+    rows = map_parallel(_OneSeed(held_out), members.to_dict("records"), args.jobs,
                         "posterior predictive")
     pred = pd.DataFrame(np.array(rows), columns=[t.id for t in targets])
     pred.assign(weight=member_w).to_csv(out / "posterior_predictive.csv", index=False)
@@ -296,8 +269,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"routesim-calibrate: done in {summary_json['minutes']:.1f} min; report {out / 'report.md'}", flush=True)
 
 
-class _Row:
-    """Picklable wrapper: one parameter dict -> one seed's moment vector."""
+class _OneSeed:
+    """Picklable wrapper for process pools: one parameter dict -> one seed's moment vector."""
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
@@ -332,12 +305,6 @@ def _other_targets(pred: pd.DataFrame, weights: np.ndarray, targets: list[Any]) 
                      "p95": p95, "note": "", "in_band_share": float(np.average((v >= band[0]) & (v <= band[1]),
                                                                                 weights=weights))})
     return pd.DataFrame(rows)
-
-
-def _get(cfg: Any, key: str) -> Any:
-    for part in key.split("."):
-        cfg = getattr(cfg, part)
-    return cfg
 
 
 def _git() -> str:

@@ -61,6 +61,7 @@ def profiles(points: int = 9, seeds: int = 2, extra: list[str] | None = None, n_
 
     from routesim.calibration import prior_ranges
     from routesim.compose import compose
+    from routesim.params import dotted_get
 
     ranges = prior_ranges()
     keys = keys or sorted(ranges)
@@ -71,20 +72,14 @@ def profiles(points: int = 9, seeds: int = 2, extra: list[str] | None = None, n_
     jobs = []
     for key in keys:
         low, high = ranges[key]
-        at_fit = float(_get(fitted, key))
+        at_fit = float(dotted_get(fitted, key))
         for value in sorted({*np.linspace(low, high, points), at_fit}):
             jobs.append((key, float(value)))
     rows = Parallel(n_jobs=n_jobs)(delayed(profile_point)(k, v, seeds, tuple(extra or ()), sim_cov)
                                    for k, v in jobs)
     frame = pd.DataFrame(rows)
-    frame["fitted_value"] = frame["parameter"].map(lambda k: float(_get(fitted, k)))
+    frame["fitted_value"] = frame["parameter"].map(lambda k: float(dotted_get(fitted, k)))
     return frame
-
-
-def _get(cfg: object, key: str) -> object:
-    for part in key.split("."):
-        cfg = getattr(cfg, part)
-    return cfg
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
