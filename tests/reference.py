@@ -18,6 +18,7 @@ from routesim.catalog import build_catalog
 from routesim.config import Config, parse_month
 from routesim.economics import build_books
 from routesim.population import draw_entry, draw_population, draw_traits
+from routesim.vendors import vendor_constants
 from routesim.workload import build_workload
 
 THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2
@@ -97,6 +98,7 @@ class Reference:
         self.months_in = [0.0] * n
         self.length = [0.0] * n
         self.next_round = [-1] * n
+        self.log_ratio = [0.0] * n
         self.base = [0.0] * n
         self.base_month = [0.0] * n
         self.run_rate = [0.0] * n
@@ -302,6 +304,18 @@ class Reference:
         last = len(self.log_trend) - 1
         return self.base[e] * sum(math.exp(self.log_trend[min(start + j, last)] - at_base) for j in range(length))
 
+    def vendor_constants(self, everyday) -> np.ndarray:
+        """The labs' logit constants from the first month's offers (the inversion itself is the library's)."""
+        n_ind = len(self.wl.industry_ids)
+        utility = np.array([[u for _, u in everyday[(i, ok)]] for ok in (False, True) for i in range(n_ind)])
+        group_weight = np.zeros(2 * n_ind)
+        for e in range(self.pop.size):
+            group_weight[int(self.access(e, 0)) * n_ind + int(self.pop.industry[e])] += self.w[e]
+        shares = np.zeros(self.cat.n_providers)
+        for name, w in self.cfg.population.preferred_vendor_weights.items():
+            shares[self.cat.provider_ids.index(name)] = w
+        return vendor_constants(utility, group_weight, shares)
+
     def fee(self, cpt: float, calls_pt: float) -> float:
         r = self.cfg.router
         return r.fee_share_of_spend * cpt + r.fee_usd_per_1k_requests * calls_pt / 1000.0
@@ -321,6 +335,10 @@ class Reference:
             menus = [self.menu(t, k) for k in range(n_seg)]
             everyday = {(i, ok): [self.everyday_of(t, p, i, ok, menus) for p in range(cat.n_providers)]
                         for i in range(len(wl.industry_ids)) for ok in (False, True)}
+            if cfg.switching.vendor_constants == "inverted":
+                if t == 0:
+                    xi = self.vendor_constants(everyday)
+                everyday = {key: [(m, u + xi[p]) for p, (m, u) in enumerate(offer)] for key, offer in everyday.items()}
             active = [self.entry[e] <= t for e in range(n)]
 
             switches = 0.0
@@ -427,9 +445,18 @@ class Reference:
                         ratio = cfg.budget.log_budget_to_forecast_mean + cfg.budget.log_budget_to_forecast_sd * float(
                             budget_draw[e])
                         self.budget[e] = self.forecast(e, t, length) * math.exp(ratio)
+                        self.log_ratio[e] = ratio
                         self.next_round[e] = t + length
                         self.paid[e] = self.demanded[e] = self.months_in[e] = 0.0
                         self.at_cap[e] = False
+                    if cfg.budget.forecast == "rolling" and active[e] and self.next_round[e] > t:
+                        # the year's bill as projected now: demanded so far, this month, the rest at its run-rate
+                        last = len(self.log_trend) - 1
+                        ahead = 0.0
+                        for j in range(self.next_round[e] - t - 1):
+                            ahead += math.exp(self.log_trend[min(t + 1 + j, last)] - self.log_trend[t])
+                        rest = bill / spike * ahead
+                        self.budget[e] = (self.demanded[e] + bill + rest) * math.exp(self.log_ratio[e])
                     behaviour = int(self.traits.cap_behaviour[e])
                     over = self.at_cap[e] or (self.paid[e] + bill > self.budget[e])
                     demanded_bill = bill
@@ -442,7 +469,8 @@ class Reference:
                         add("downgraded", we)
                     at_cap_now = over and active[e]
                     hit = at_cap_now and not self.at_cap[e]
-                    left = max(self.budget[e] - self.paid[e], 0.0)
+                    gap = self.budget[e] - self.paid[e]
+                    left = gap if gap > 1e-9 * self.budget[e] else 0.0
                     paid = bill
                     if at_cap_now and behaviour != OVERSPEND and bill > left:
                         share = left / bill if bill > 0 else 0.0

@@ -34,6 +34,7 @@ CASES = {
                                "adoption.require_net_savings=true", "adoption.innovation_p=0.1"],
     "tiny-budgets": [*TINY, *BUDGETS, "adoption.cap_hit_push=0.3"],
     "tiny-budgets-no_routing": [*TINY, *BUDGETS, "scenario=no_routing"],
+    "tiny-budgets-at_round": [*TINY, *BUDGETS, "budget.forecast=at_round", "adoption.cap_hit_push=0.3"],
     "tiny-access": [*TINY, "access.overseas_risk_premium=0.5", "access.overseas_quality_discount=0.5",
                     "access.ban_start=2024-09", "access.ban_share=0.5"],
     "tiny-price-war": [*TINY, "scenario=price_war", "pricing.start=2024-06", "pricing.cooldown_months=3",
@@ -57,6 +58,9 @@ CASES = {
     "default-entry-switching": ["population.n_enterprises=60", "start=2024-01", "end=2025-12",
                                 "population.active_share_at_start=0.4", "population.entry_hazard=0.1",
                                 "switching.switching_cost=3", "switching.reevaluation_months=4", *BUDGETS],
+    "default-entry-constants": ["population.n_enterprises=60", "start=2024-01", "end=2024-12",
+                                "population.active_share_at_start=0.4", "population.entry_hazard=0.15",
+                                "switching.vendor_constants=inverted", "switching.reevaluation_months=3"],
     # vendor-aware routers: all in-house, all neutral with a contract markup, and the default mix
     "default-in-house": ["population.n_enterprises=50", "start=2025-01", "end=2025-12", "adoption.initial_share=0.6",
                          "router.in_house_share=1", "switching.reevaluation_months=2"],

@@ -175,6 +175,7 @@ class Budgets:
     run_rate: np.ndarray  # (N,) USD: last month's bill without its usage spike (what the next forecast starts from)
     base: np.ndarray  # (N,) USD per month: the run-rate the last forecast started from
     base_month: np.ndarray  # (N,) the month that run-rate describes
+    log_ratio: np.ndarray  # (N,) log budget / forecast drawn at the period's round
 
     @staticmethod
     def empty(n: int) -> Budgets:
@@ -182,7 +183,7 @@ class Budgets:
         z = np.zeros(n)
         return Budgets(budget=z.copy(), paid=z.copy(), demanded=z.copy(), months=z.copy(), length=z.copy(),
                        next_round=np.full(n, -1, dtype=np.int64), at_cap=np.zeros(n, dtype=bool),
-                       run_rate=z.copy(), base=z.copy(), base_month=z.copy())
+                       run_rate=z.copy(), base=z.copy(), base_month=z.copy(), log_ratio=z.copy())
 
 
 def forecast(base: np.ndarray, base_month: np.ndarray, start: int, length: np.ndarray,
@@ -220,11 +221,31 @@ def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, fi
     b.base_month[rows] = np.where(closing[rows], t - 1, t)
     length = np.where(first[rows], first_length[rows], period)
     b.length[rows] = length
+    b.log_ratio[rows] = log_ratio[rows]
     b.budget[rows] = forecast(b.base[rows], b.base_month[rows], t, length, log_growth) * np.exp(log_ratio[rows])
     b.next_round[rows] = t + length
     b.paid[rows] = b.demanded[rows] = b.months[rows] = 0.0
     b.at_cap[rows] = False
     return closing
+
+
+def reforecast(b: Budgets, demanded_bill: np.ndarray, spikes: np.ndarray, t: int, active: np.ndarray,
+               log_growth: np.ndarray) -> None:
+    """Rolling budgets: reset this month's budget to the year's projected bill x exp(its drawn ratio).
+
+    The projection is what the year has demanded so far, this month's ``demanded_bill``, and
+    the months left in the period at this month's run-rate (without its usage spike) grown at
+    the market's trend. A budget that falls short of the year's bill by a drawn ratio, rather
+    than of a forecast made at the round, makes the yearly overrun share and size the sourced
+    ones (up to later spikes); the month the cap is hit then follows from how the year's bill
+    accumulates. Enterprises without an open period (not buying yet) are left as they are.
+    """
+    rows = np.flatnonzero(active & (b.next_round > t))
+    last = len(log_growth) - 1
+    steps = np.exp(log_growth[np.minimum(np.arange(t + 1, t + int(b.length.max(initial=0))), last)] - log_growth[t])
+    ahead = np.concatenate(([0.0], np.cumsum(steps)))  # months-ahead multiple of this month's run-rate, 0..period-1
+    rest = demanded_bill[rows] / spikes[rows] * ahead[b.next_round[rows] - t - 1]
+    b.budget[rows] = (b.demanded[rows] + demanded_bill[rows] + rest) * np.exp(b.log_ratio[rows])
 
 
 @dataclass(frozen=True)
@@ -255,7 +276,9 @@ def apply_caps(b: Budgets, bill: np.ndarray, demanded_bill: np.ndarray, behaviou
     """
     at_cap = over_budget(b, demanded_bill) & active
     cap_hit = at_cap & ~b.at_cap
-    left = np.maximum(b.budget - b.paid, 0.0)
+    # a budget spent to within a billionth is spent (rolling budgets of a throttled enterprise
+    # equal what it has paid up to rounding, and a rounding-sized remainder must not serve tasks)
+    left = np.where(b.budget - b.paid > 1e-9 * b.budget, b.budget - b.paid, 0.0)
     limited = at_cap & (behaviour != OVERSPEND) & (bill > left)
     served_share = np.where(limited, np.divide(left, bill, out=np.zeros_like(bill), where=bill > 0), 1.0)
     paid = np.where(limited, left, bill)

@@ -30,6 +30,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 TIERS: tuple[str, ...] = ("frontier", "budget", "overseas")
 EVERYDAY_FROM: tuple[str, ...] = ("any_tier", "frontier_first")
+VENDOR_CONSTANTS: tuple[str, ...] = ("none", "inverted")
 BENCHMARK_KINDS: tuple[str, ...] = ("accuracy", "index", "elo")
 # what a task family calls on and a benchmark measures: general ability, and coding beyond it
 SKILLS: tuple[str, ...] = ("general", "coding")
@@ -578,6 +579,7 @@ class DemandConfig:
 
 
 CAP_BEHAVIOURS: tuple[str, ...] = ("throttle", "overspend", "downgrade")
+BUDGET_FORECASTS: tuple[str, ...] = ("rolling", "at_round")
 
 
 @dataclass
@@ -586,10 +588,14 @@ class BudgetConfig:
 
     Each enterprise has a budget year of ``period_months`` starting at its own month (its
     entry month, or a drawn month for those buying from the start: fiscal years spread over
-    the calendar). At each budget round it forecasts the year's bill (last period's mean
-    monthly bill, grown at the demand trend) and sets a budget of forecast x exp(b), b drawn
-    per enterprise-year from N(``log_budget_to_forecast_mean``, ``log_budget_to_forecast_sd``):
-    how far budgets fall short of (b < 0) or exceed what the firm will actually spend. The cap
+    the calendar). Its budget is forecast x exp(b), b drawn per enterprise-year at the round
+    from N(``log_budget_to_forecast_mean``, ``log_budget_to_forecast_sd``): how far budgets
+    fall short of (b < 0) or exceed what the firm will actually spend. ``forecast`` says of
+    what: ``rolling`` (default), the year's bill as projected each month (spent so far, then
+    this month's run-rate grown at the market's trend), so the year's overrun ratio is
+    exp(-b) up to later spikes, as the overrun survey describes it; ``at_round``, the bill
+    forecast at the round (last month's run-rate grown at the trend), so every change of
+    price, model or routing within the year adds to the overrun. The cap
     is hit in the month its spend so far this year would pass the budget (an overrun episode,
     at most one a year); from then to the next round it is at its cap and throttles (serves
     only what the budget has left, then nothing: a hard limit), overspends (pays, counted as
@@ -599,6 +605,9 @@ class BudgetConfig:
     """
 
     enabled: bool = False
+    # what the budget is a ratio of: the year's bill as projected each month (rolling) or the
+    # forecast made at the round (at_round)
+    forecast: str = "rolling"
     log_budget_to_forecast_mean: float = 0.0
     log_budget_to_forecast_sd: float = 0.0
     behaviour_shares: dict[str, float] = field(default_factory=dict)  # behaviour -> share
@@ -607,6 +616,7 @@ class BudgetConfig:
 
     def __post_init__(self) -> None:
         _check_range("budget.period_months", self.period_months, 1, 120)
+        _check_choice("budget.forecast", self.forecast, BUDGET_FORECASTS)
         _check_range("budget.log_budget_to_forecast_mean", self.log_budget_to_forecast_mean, -5.0, 5.0)
         _check_range("budget.log_budget_to_forecast_sd", self.log_budget_to_forecast_sd, 0.0, 5.0)
         _check_range("budget.runaway_multiple", self.runaway_multiple, 1.0, 1e6)
@@ -639,8 +649,9 @@ class SwitchingConfig:
     """Vendor loyalty: enterprises re-evaluate their preferred vendor every few months.
 
     At a re-evaluation an enterprise scores every provider's flagship by
-    quality_weight x mean success on its segments - price_weight x ln(cost per task), adds
-    switching_cost to its current vendor, and draws its vendor from the logit probabilities.
+    quality_weight x mean success on its segments - price_weight x ln(cost per task) (+ the
+    lab's constant, with ``vendor_constants: inverted``), adds switching_cost to its current
+    vendor, and draws its vendor from the logit probabilities.
     """
 
     enabled: bool = False
@@ -651,9 +662,13 @@ class SwitchingConfig:
     # which of a lab's flagship-eligible models can be its everyday model: any tier (the one of
     # highest utility), or its frontier models first (others only while it offers none)
     everyday_from: str = "frontier_first"
+    # labs' constants in the vendor logit: none, or inverted from the initial vendor shares
+    # (population.preferred_vendor_weights) at the first month's offers
+    vendor_constants: str = "none"
 
     def __post_init__(self) -> None:
         _check_choice("switching.everyday_from", self.everyday_from, EVERYDAY_FROM)
+        _check_choice("switching.vendor_constants", self.vendor_constants, VENDOR_CONSTANTS)
         _check_range("switching.reevaluation_months", self.reevaluation_months, 1, 120)
         # logit utilities: beyond these weights a choice is already certain (e^100 odds)
         _check_range("switching.quality_weight", self.quality_weight, 0.0, 1000.0)

@@ -249,7 +249,8 @@ def medoid_point(particles: pd.DataFrame, weights: np.ndarray, scale: np.ndarray
     """Row index of the posterior's medoid, the particle nearest all others.
 
     Nearest: the least weighted L1 distance, each parameter measured in units of ``scale``
-    (its prior range). The representative point of the posterior: central like a median, but an actual particle,
+    (the calibration passes the posterior's weighted sd, on the log scale for log-normal
+    priors). The representative point of the posterior: central like a median, but an actual particle,
     so its parameters are jointly plausible (a vector of marginal medians need not be). A
     kernel-density mode was tried first and rejected: in 13 dimensions with a few hundred
     particles it picked a particle at the edge of two marginals (recorded in the README).

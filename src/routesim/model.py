@@ -68,7 +68,7 @@ from routesim.routing import (
     router_class,
     router_classes,
 )
-from routesim.vendors import choose_vendor, everyday_models, model_tables
+from routesim.vendors import choose_vendor, everyday_models, model_tables, vendor_constants
 from routesim.workload import MonthMenu, build_workload, growth_path, log_tokens_trend, month_menu, segment_ability
 
 Group = tuple[np.ndarray, Plan]  # (enterprise indices, their plan)
@@ -179,6 +179,7 @@ class MarketModel(mesa.Model):
         self.reference_cost = np.full(n, np.nan)
         self.last_cost_per_success = np.full(n, np.nan)
         self.switched = np.zeros(n, dtype=bool)  # changed vendor this month
+        self.vendor_constant: np.ndarray | None = None  # (P,) labs' logit constants, set in the first month
         self.budgets = Budgets.empty(n)
         self.routing_allowed = cfg.scenario.routing_allowed
         if cfg.adoption.peer_group == "industry":
@@ -332,8 +333,20 @@ class MarketModel(mesa.Model):
             np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
             cfg.switching.quality_weight, cfg.switching.price_weight,
             frontier_first=cfg.switching.everyday_from == "frontier_first")
+        if cfg.switching.vendor_constants == "inverted":
+            if self.vendor_constant is None:  # first month: the initial shares are choices at its offers
+                self.vendor_constant = self._vendor_constants(t, utility)
+            utility = utility + self.vendor_constant
         return Month(t=t, menu=menu, everyday=everyday, vendor_utility=utility, perceived_cost=seen_cost,
                      perceived_success=seen_success, price_factor=factor)
+
+    def _vendor_constants(self, t: int, utility: np.ndarray) -> np.ndarray:
+        """(P,) the labs' logit constants that make month ``t``'s choices the initial vendor shares."""
+        group_weight = np.bincount(self.group(t), weights=self.weight, minlength=utility.shape[0])
+        shares = np.zeros(self.catalog.n_providers)
+        for name, w in self.cfg.population.preferred_vendor_weights.items():
+            shares[self.catalog.provider_ids.index(name)] = w
+        return vendor_constants(utility, group_weight, shares)
 
     def group(self, t: int) -> np.ndarray:
         """(N,) each enterprise's group in month ``t``: overseas access x industry."""
@@ -478,6 +491,8 @@ class MarketModel(mesa.Model):
         if cfg.budget.enabled:
             b = self.budgets
             closed = self._budget_round(t, prices.flag_cost, log_ratio)
+            if cfg.budget.forecast == "rolling":
+                billing.reforecast(b, bill, spikes, t, self.active, self.log_bill_trend)
             # downgrading is a router's budget fallback; other would-be downgraders throttle
             downgraded = billing.over_budget(b, bill) & (self.traits.cap_behaviour == DOWNGRADE) & routers
             demanded_bill = bill

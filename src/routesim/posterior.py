@@ -213,8 +213,15 @@ def main(argv: list[str] | None = None) -> None:
     counts = pd.Series(picks).value_counts().sort_index()
     members = particles.iloc[counts.index].reset_index(drop=True)
     member_w = counts.to_numpy(dtype=float)
-    scale = np.array([prior_table[k].high - prior_table[k].low for k in particles.columns])
-    best = particles.iloc[medoid_point(particles, w, scale)].to_dict()
+    # the medoid in units of the posterior's own spread (log scale for log-normal priors): the
+    # prior ranges are ~6x wider than the posterior for the Bass rates, which let the medoid
+    # sit in one of their tails
+    shape = particles.copy()
+    for k in shape.columns:
+        if prior_table[k].dist != "uniform":
+            shape[k] = np.log(shape[k])
+    spread = np.sqrt(np.cov(shape.to_numpy(dtype=float), rowvar=False, aweights=w).diagonal())
+    best = particles.iloc[medoid_point(shape, w, np.where(spread > 0, spread, 1.0))].to_dict()
 
     # 6. posterior predictive on held-out seeds, whole horizon, every target
     full = compose([f"population.n_enterprises={args.agents}", "output.plots=false"])

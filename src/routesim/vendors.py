@@ -64,6 +64,40 @@ def everyday_models(cost: np.ndarray, success: np.ndarray, usable: np.ndarray, m
     return everyday, value
 
 
+def vendor_constants(utility: np.ndarray, group_weight: np.ndarray, shares: np.ndarray,
+                     iterations: int = 500, tol: float = 1e-12) -> np.ndarray:
+    """(P,) each lab's constant in the vendor logit, inverted from observed shares (Berry 1994).
+
+    ``utility`` (G, P) is each group's utility of each lab's everyday model in the month the
+    shares describe (-inf: none), ``group_weight`` (G,) the groups' sizes and ``shares`` (P,)
+    the labs' observed shares of enterprises (0: the lab is not anchored). The constants make
+    the weighted logit choice among the anchored labs reproduce their shares: what the
+    observed choices say about a lab beyond quality and price (brand, ecosystem, contracts).
+    Only differences matter in a logit: the smallest anchored constant is set to 0, and
+    unanchored labs get 0 too (assumption: a lab without an observed share, or entering later,
+    has no brand advantage over the weakest incumbent). Solved by BLP's contraction
+    xi <- xi + ln(share) - ln(predicted share).
+    """
+    anchored = shares > 0
+    target = shares[anchored] / shares[anchored].sum()
+    u = utility[:, anchored]
+    w = group_weight / group_weight.sum()
+    xi = np.zeros(anchored.sum())
+    for _ in range(iterations):
+        v = u + xi
+        top = v.max(axis=1, keepdims=True)
+        prob = np.exp(v - np.where(np.isfinite(top), top, 0.0))
+        prob /= prob.sum(axis=1, keepdims=True)
+        predicted = w @ prob
+        step = np.log(target) - np.log(predicted)
+        xi += step
+        if np.abs(step).max() < tol:
+            break
+    out = np.zeros(utility.shape[1])
+    out[anchored] = xi - xi.min()
+    return out
+
+
 def choose_vendor(utility: np.ndarray, group: np.ndarray, current: np.ndarray, switching_cost: np.ndarray | float,
                   uniforms: np.ndarray) -> np.ndarray:
     """The preferred provider after re-evaluation, drawn from the logit probabilities.
