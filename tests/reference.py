@@ -99,6 +99,7 @@ class Reference:
         self.length = [0.0] * n
         self.next_round = [-1] * n
         self.log_ratio = [0.0] * n
+        self.last_switch = [-10**6] * n
         self.base = [0.0] * n
         self.base_month = [0.0] * n
         self.run_rate = [0.0] * n
@@ -379,6 +380,7 @@ class Reference:
                 if chosen != self.preferred[e] and not new_entrant:
                     switches += self.w[e]
                     switched[e] = True
+                    self.last_switch[e] = t
                 self.preferred[e] = chosen
 
             revenue, tokens, calls_m, serving_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
@@ -559,6 +561,8 @@ class Reference:
                 put(col, tot.get(key, 0.0))
             put("max_bill_to_budget", max_ratio)
             put("vendor_switches", switches)
+            put("switched_past_year", sum(self.w[e] for e in range(n)
+                                          if active[e] and t - self.last_switch[e] < 12))
             self.adopt(t, menus, flags_of, tasks_all, active)
         return {k: np.array(v) for k, v in out.items()}
 

@@ -52,6 +52,18 @@ def test_a_survey_wave_has_the_multinomial_covariance_plus_its_mapping_error():
     assert np.all(np.linalg.eigvalsh(cov) > 0)
 
 
+def test_a_renormalised_share_has_the_variance_of_its_raw_share_scaled():
+    """p = raw / c: d p (1 - c p) / (n c), checked against multinomial draws of the raw shares."""
+    n, c, d = 150, 0.78, 1.0
+    wave = {"survey": "w", "n": n, "design_effect": d, "halfwidth": 0.0, "renormalised_by": c}
+    moments = data_moments([_target("a", 0.41, wave), _target("b", 0.32, wave)])
+    raw = np.random.default_rng(0).multinomial(n, [0.41 * c, 0.32 * c, 1 - 0.73 * c], size=400_000) / n / c
+    empirical = np.cov(raw[:, :2], rowvar=False)
+    np.testing.assert_allclose(moments.cov, empirical, rtol=0.02)
+    plain = data_moments([_target("a", 0.41, {**wave, "renormalised_by": 1.0})])
+    assert moments.cov[0, 0] > 1.2 * plain.cov[0, 0]  # the old rule understated it
+
+
 def test_the_shipped_moments_are_the_fit_targets_and_their_covariance_is_positive_definite():
     targets = load_targets(TARGETS_FILE)
     moments = data_moments(targets)
@@ -72,7 +84,7 @@ def test_the_targets_that_hold_by_construction_are_checks():
 
 @pytest.mark.parametrize(("sampling", "message"), [
     ("", "sampling missing is not valid"),
-    ("sampling: {n: 100}", "allowed: sampling: {survey, n, design_effect, halfwidth}"),
+    ("sampling: {n: 100}", "allowed: sampling: {survey, n, design_effect, halfwidth[, renormalised_by]}"),
     ("sampling: {survey: s, n: 0, design_effect: 1, halfwidth: 0}", "n >= 1"),
     ("sampling: {bound: [0, 1]}", "a bound's value at its midpoint"),
     ("sampling: {relative_halfwidth: -1}", "is not valid"),

@@ -80,7 +80,7 @@ ENTERPRISE_COLUMNS = (
     "router_no_routing_spend_usd", "router_calls", "router_frontier_calls", "tasks_demanded",
     "tasks_served", "tasks_unmet", "tasks_throttled", "tasks_below_requirement", "expected_successes",
     "adopters", "active_enterprises", "cap_hits", "at_cap", "overspend_usd", "runaway_events", "downgraded",
-    "max_bill_to_budget", "vendor_switches", "budget_periods_closed", "budget_periods_overrun",
+    "max_bill_to_budget", "vendor_switches", "switched_past_year", "budget_periods_closed", "budget_periods_overrun",
     "overrun_demanded_usd", "overrun_budget_usd", "overrun_excess_sum",
 )
 

@@ -29,7 +29,8 @@ SEARCH_FILE = CONF_DIR / "calibrate" / "default.yaml"
 #: fit: in the loss; validate: judged only; check: holds by construction (left out of both)
 KINDS = ("fit", "validate", "check")
 #: how a fit target's sampling error is stated (one rule per kind of fact, targets.yaml header)
-SAMPLING_FORMS = ("{survey, n, design_effect, halfwidth}", "{relative_halfwidth}", "{bound: [low, high]}")
+SAMPLING_FORMS = ("{survey, n, design_effect, halfwidth[, renormalised_by]}", "{relative_halfwidth}",
+                  "{bound: [low, high]}")
 TRANSFORMS = ("none", "annualise")
 
 
@@ -106,9 +107,10 @@ def _check_sampling(sampling: dict[str, Any], value: float, where: str) -> None:
     keys = set(sampling)
     allowed = f"allowed: sampling: {' or '.join(SAMPLING_FORMS)}"
     try:
-        if keys == {"survey", "n", "design_effect", "halfwidth"}:
+        if keys - {"renormalised_by"} == {"survey", "n", "design_effect", "halfwidth"}:
+            c = float(sampling.get("renormalised_by", 1.0))
             ok = (float(sampling["n"]) >= 1 and float(sampling["design_effect"]) >= 1
-                  and float(sampling["halfwidth"]) >= 0 and 0 <= value <= 1)
+                  and float(sampling["halfwidth"]) >= 0 and 0 <= value <= 1 and 0 < c <= 1 and c * value <= 1)
         elif keys == {"relative_halfwidth"}:
             ok = float(sampling["relative_halfwidth"]) > 0
         elif keys == {"bound"}:
@@ -120,7 +122,8 @@ def _check_sampling(sampling: dict[str, Any], value: float, where: str) -> None:
         ok = False
     if not ok:
         raise ConfigError(f"{where}: sampling {sampling or 'missing'} is not valid ({allowed}; n >= 1, "
-                          "design_effect >= 1, halfwidth >= 0, a survey share in [0, 1], a bound's value "
+                          "design_effect >= 1, halfwidth >= 0, a survey share in [0, 1], renormalised_by "
+                          "in (0, 1], a bound's value "
                           "at its midpoint).")
 
 

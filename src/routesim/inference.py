@@ -60,7 +60,10 @@ def data_moments(targets: Sequence[Target]) -> Moments:
     - survey share p from a wave with n respondents and design effect d: variance
       d p (1 - p) / n, covariance -d p_i p_j / n with the other shares of the same wave
       (multinomial), plus (halfwidth^2 / 3): a mapping or renormalisation error uniform on
-      +- halfwidth, independent between shares;
+      +- halfwidth, independent between shares; a share renormalised by c (the reported
+      share divided by c, the named labs' part of the survey) has variance
+      d p (1 - c p) / (n c): the raw share c p has d c p (1 - c p) / n, divided by c^2
+      (covariances -d c^2 p_i p_j / n / c^2 = -d p_i p_j / n, unchanged);
     - a reported figure with relative halfwidth r: uniform on value x (1 +- r), variance
       (r value)^2 / 3;
     - a derived bound [low, high]: uniform on it, variance (high - low)^2 / 12.
@@ -74,7 +77,8 @@ def data_moments(targets: Sequence[Target]) -> Moments:
         s = t.sampling
         if "survey" in s:
             n, d = float(s["n"]), float(s["design_effect"])
-            cov[i, i] = d * t.value * (1 - t.value) / n + float(s["halfwidth"]) ** 2 / 3
+            c = float(s.get("renormalised_by", 1.0))
+            cov[i, i] = d * t.value * (1 - c * t.value) / (n * c) + float(s["halfwidth"]) ** 2 / 3
             for j, u in enumerate(fit):
                 if j != i and u.sampling.get("survey") == s["survey"]:
                     cov[i, j] = -d * t.value * u.value / n

@@ -128,6 +128,9 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     # vendor changes this month per enterprise (summed over a year: the share that switched,
     # counting an enterprise that switched twice twice)
     ent["vendor_switch_share"] = _ratio(ent["vendor_switches"], active)
+    # of the enterprises buying this month, the share that switched vendor at least once in
+    # the 12 months to this one (a share of firms, as surveys ask it)
+    ent["switched_past_year_share"] = _ratio(ent["switched_past_year"], active)
 
     market = pd.DataFrame([market_row(model, t) for t in range(n_t)])
     market.insert(0, "month", months)

@@ -179,6 +179,7 @@ class MarketModel(mesa.Model):
         self.reference_cost = np.full(n, np.nan)
         self.last_cost_per_success = np.full(n, np.nan)
         self.switched = np.zeros(n, dtype=bool)  # changed vendor this month
+        self.last_switch = np.full(n, -10**6, dtype=np.int64)  # month of the last vendor switch
         self.vendor_constant: np.ndarray | None = None  # (P,) labs' logit constants, set in the first month
         self.budgets = Budgets.empty(n)
         self.routing_allowed = cfg.scenario.routing_allowed
@@ -267,6 +268,8 @@ class MarketModel(mesa.Model):
         groups, routers = self._route(req)
         billed = self._bill(month, groups, routers, req)
         billed["enterprise"]["vendor_switches"] = switches
+        self.last_switch[self.switched] = self.t
+        billed["enterprise"]["switched_past_year"] = self.weight[self.active & (self.t - self.last_switch < 12)].sum()
         self._account_providers(billed)
         self._record(billed)
         self._adopt(req)
