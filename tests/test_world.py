@@ -155,8 +155,13 @@ def test_vendor_constants_reproduce_the_shares_they_are_inverted_from():
 
 
 def test_entrants_choose_like_the_incumbents_in_the_first_months():
-    """With the constants, the first month's entrants pick labs near the 2023 shares (Google ~10%, not ~60%)."""
-    model = MarketModel(compose(["population.n_enterprises=6000", "end=2024-03", "population.entry_hazard=0.3"]))
+    """With the constants, the first month's entrants pick labs near the 2023 shares (Google ~10%, not ~60%).
+
+    At the weights of the first posterior (quality 49, price 3.6), where the 2024-02 jump was seen.
+    """
+    weights = ["switching.quality_weight=49", "switching.price_weight=3.6"]
+    model = MarketModel(compose(["population.n_enterprises=6000", "end=2024-03", "population.entry_hazard=0.3",
+                                 *weights]))
     model.step()
     before = model.active.copy()
     model.step()  # 2024-02: no release that month
@@ -165,7 +170,7 @@ def test_entrants_choose_like_the_incumbents_in_the_first_months():
     share = model.weight[entrants & (model.preferred == google)].sum() / model.weight[entrants].sum()
     assert share < 0.2
     none = MarketModel(compose(["population.n_enterprises=6000", "end=2024-03", "population.entry_hazard=0.3",
-                                "switching.vendor_constants=none"]))
+                                *weights, "switching.vendor_constants=none"]))
     none.step()
     before = none.active.copy()
     none.step()
