@@ -223,3 +223,14 @@ def test_everyday_from_names_its_choices():
 
     with pytest.raises(ConfigError, match="switching.everyday_from.*any_tier, frontier_first"):
         compose(["switching.everyday_from=cheapest"])
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("budget.forecast=yearly", "budget.forecast.*rolling, at_round"),
+    ("switching.vendor_constants=fitted", "switching.vendor_constants.*none, inverted"),
+])
+def test_budget_and_vendor_rules_name_their_choices(override, message):
+    from routesim import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        compose([override])
