@@ -99,6 +99,7 @@ class Reference:
         self.length = [0.0] * n
         self.next_round = [-1] * n
         self.log_ratio = [0.0] * n
+        self.budget_plan = [0.0] * n
         self.last_switch = [-10**6] * n
         self.base = [0.0] * n
         self.base_month = [0.0] * n
@@ -446,19 +447,24 @@ class Reference:
                         self.length[e] = length
                         ratio = cfg.budget.log_budget_to_forecast_mean + cfg.budget.log_budget_to_forecast_sd * float(
                             budget_draw[e])
-                        self.budget[e] = self.forecast(e, t, length) * math.exp(ratio)
+                        self.budget[e] = self.budget_plan[e] = self.forecast(e, t, length) * math.exp(ratio)
                         self.log_ratio[e] = ratio
                         self.next_round[e] = t + length
                         self.paid[e] = self.demanded[e] = self.months_in[e] = 0.0
                         self.at_cap[e] = False
-                    if cfg.budget.forecast == "rolling" and active[e] and self.next_round[e] > t:
-                        # the year's bill as projected now: demanded so far, this month, the rest at its run-rate
+                    if cfg.budget.forecast == "rolling" and active[e] and self.next_round[e] > t and not self.at_cap[e]:
+                        # the year's bill as projected now: demanded so far, this month, the rest at its run-rate;
+                        # set in the period's first month, then only revised up
                         last = len(self.log_trend) - 1
                         ahead = 0.0
                         for j in range(self.next_round[e] - t - 1):
                             ahead += math.exp(self.log_trend[min(t + 1 + j, last)] - self.log_trend[t])
                         rest = bill / spike * ahead
-                        self.budget[e] = (self.demanded[e] + bill + rest) * math.exp(self.log_ratio[e])
+                        projected = (self.demanded[e] + bill + rest) * math.exp(self.log_ratio[e])
+                        if self.months_in[e] == 0:
+                            self.budget[e] = self.budget_plan[e] = projected
+                        else:
+                            self.budget[e] = max(self.budget[e], projected)
                     behaviour = int(self.traits.cap_behaviour[e])
                     over = self.at_cap[e] or (self.paid[e] + bill > self.budget[e])
                     demanded_bill = bill
@@ -479,7 +485,7 @@ class Reference:
                         paid = left
                     held = at_cap_now and behaviour != OVERSPEND and bill > left
                     add("overspend", 0.0 if held else we * max(min(paid, self.paid[e] + paid - self.budget[e]), 0.0))
-                    rate = self.budget[e] / max(self.length[e], 1)
+                    rate = self.budget_plan[e] / max(self.length[e], 1)
                     if active[e]:
                         add("runaway", we * float(paid > cfg.budget.runaway_multiple * rate))
                         max_ratio = max(max_ratio, bill / rate if rate > 0 else 0.0)

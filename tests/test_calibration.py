@@ -64,9 +64,8 @@ def test_shipped_targets_load_and_fit_targets_end_by_mid_2025():
     assert {t.kind for t in targets} == {"fit", "validate", "check"}
     # the rule: fit only on facts up to mid-2025; one stated exception, a budget fact (no share)
     late = [t for t in targets if t.kind == "fit" and t.end > "2025-07"]
-    # DoiT's overrun share (2026-02), the one stated exception, holds by construction since budgets
-    # became rolling and is a check now: no fit target is dated after mid-2025
-    assert late == []
+    assert [t.id for t in late] == ["doit_2025_ai_budget_overrun_share"]
+    assert all("share" not in t.filter.get("provider", "") and t.table == "enterprises" for t in late)
     assert targets_horizon([t for t in targets if t not in late]) <= "2025-07"
 
 

@@ -52,14 +52,17 @@ def test_a_survey_wave_has_the_multinomial_covariance_plus_its_mapping_error():
     assert np.all(np.linalg.eigvalsh(cov) > 0)
 
 
-def test_a_renormalised_share_has_the_variance_of_its_raw_share_scaled():
-    """p = raw / c: d p (1 - c p) / (n c), checked against multinomial draws of the raw shares."""
+def test_a_renormalised_share_is_a_share_among_the_respondents_it_keeps():
+    """p = raw / (the realised part of the sample kept, ~c).
+
+    Variance d p (1 - p) / (n c), covariance -d p_i p_j / (n c).
+    """
     n, c, d = 150, 0.78, 1.0
     wave = {"survey": "w", "n": n, "design_effect": d, "halfwidth": 0.0, "renormalised_by": c}
     moments = data_moments([_target("a", 0.41, wave), _target("b", 0.32, wave)])
-    raw = np.random.default_rng(0).multinomial(n, [0.41 * c, 0.32 * c, 1 - 0.73 * c], size=400_000) / n / c
-    empirical = np.cov(raw[:, :2], rowvar=False)
-    np.testing.assert_allclose(moments.cov, empirical, rtol=0.02)
+    counts = np.random.default_rng(0).multinomial(n, [0.41 * c, 0.32 * c, 0.27 * c, 1 - c], size=400_000)
+    shares = counts[:, :2] / counts[:, :3].sum(axis=1, keepdims=True)  # renormalised by the realised named part
+    np.testing.assert_allclose(moments.cov, np.cov(shares, rowvar=False), rtol=0.03)
     plain = data_moments([_target("a", 0.41, {**wave, "renormalised_by": 1.0})])
     assert moments.cov[0, 0] > 1.2 * plain.cov[0, 0]  # the old rule understated it
 

@@ -176,6 +176,7 @@ class Budgets:
     base: np.ndarray  # (N,) USD per month: the run-rate the last forecast started from
     base_month: np.ndarray  # (N,) the month that run-rate describes
     log_ratio: np.ndarray  # (N,) log budget / forecast drawn at the period's round
+    plan: np.ndarray  # (N,) USD: the budget as set in the period's first month (runaways are measured against it)
 
     @staticmethod
     def empty(n: int) -> Budgets:
@@ -183,7 +184,8 @@ class Budgets:
         z = np.zeros(n)
         return Budgets(budget=z.copy(), paid=z.copy(), demanded=z.copy(), months=z.copy(), length=z.copy(),
                        next_round=np.full(n, -1, dtype=np.int64), at_cap=np.zeros(n, dtype=bool),
-                       run_rate=z.copy(), base=z.copy(), base_month=z.copy(), log_ratio=z.copy())
+                       run_rate=z.copy(), base=z.copy(), base_month=z.copy(), log_ratio=z.copy(),
+                       plan=z.copy())
 
 
 def forecast(base: np.ndarray, base_month: np.ndarray, start: int, length: np.ndarray,
@@ -223,6 +225,7 @@ def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, fi
     b.length[rows] = length
     b.log_ratio[rows] = log_ratio[rows]
     b.budget[rows] = forecast(b.base[rows], b.base_month[rows], t, length, log_growth) * np.exp(log_ratio[rows])
+    b.plan[rows] = b.budget[rows]
     b.next_round[rows] = t + length
     b.paid[rows] = b.demanded[rows] = b.months[rows] = 0.0
     b.at_cap[rows] = False
@@ -231,21 +234,27 @@ def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, fi
 
 def reforecast(b: Budgets, demanded_bill: np.ndarray, spikes: np.ndarray, t: int, active: np.ndarray,
                log_growth: np.ndarray) -> None:
-    """Rolling budgets: reset this month's budget to the year's projected bill x exp(its drawn ratio).
+    """Rolling budgets: revise this year's budget up to the year's projected bill x exp(its drawn ratio).
 
     The projection is what the year has demanded so far, this month's ``demanded_bill``, and
     the months left in the period at this month's run-rate (without its usage spike) grown at
-    the market's trend. A budget that falls short of the year's bill by a drawn ratio, rather
-    than of a forecast made at the round, makes the yearly overrun share and size the sourced
-    ones (up to later spikes); the month the cap is hit then follows from how the year's bill
-    accumulates. Enterprises without an open period (not buying yet) are left as they are.
+    the market's trend. In the period's first month the budget is that projection x exp(b)
+    (and it is the plan that runaway episodes are measured against); after it the budget is
+    only ever revised up (a bill that grows, from volume or dearer models, is budgeted as it
+    becomes visible; one that falls, from routing or price cuts, leaves headroom), and not
+    at all once the cap is hit (an overrun stays an overrun). The budget years' overrun share
+    then follows the drawn ratio where bills only grow and is lower where they fall.
+    Enterprises without an open period (not buying yet) are left as they are.
     """
-    rows = np.flatnonzero(active & (b.next_round > t))
+    rows = np.flatnonzero(active & (b.next_round > t) & ~b.at_cap)
     last = len(log_growth) - 1
     steps = np.exp(log_growth[np.minimum(np.arange(t + 1, t + int(b.length.max(initial=0))), last)] - log_growth[t])
     ahead = np.concatenate(([0.0], np.cumsum(steps)))  # months-ahead multiple of this month's run-rate, 0..period-1
     rest = demanded_bill[rows] / spikes[rows] * ahead[b.next_round[rows] - t - 1]
-    b.budget[rows] = (b.demanded[rows] + demanded_bill[rows] + rest) * np.exp(b.log_ratio[rows])
+    projected = (b.demanded[rows] + demanded_bill[rows] + rest) * np.exp(b.log_ratio[rows])
+    first = b.months[rows] == 0
+    b.budget[rows] = np.where(first, projected, np.maximum(b.budget[rows], projected))
+    b.plan[rows[first]] = projected[first]
 
 
 @dataclass(frozen=True)
@@ -256,7 +265,7 @@ class CapOutcome:
     cap_hit: np.ndarray  # (N,) bool: the cap was hit this month (an overrun episode starts)
     at_cap: np.ndarray  # (N,) bool: at its cap this month (hit now or earlier this period)
     overspend_usd: np.ndarray  # (N,) paid above the budget this month
-    runaway: np.ndarray  # (N,) bool: paid more than runaway_multiple x the budget's monthly rate
+    runaway: np.ndarray  # (N,) bool: paid more than runaway_multiple x the planned budget's monthly rate
     paid: np.ndarray  # (N,) USD paid this month (model spend and router fees)
 
 
@@ -284,7 +293,7 @@ def apply_caps(b: Budgets, bill: np.ndarray, demanded_bill: np.ndarray, behaviou
     paid = np.where(limited, left, bill)
     # only what is paid beyond the budget: exactly 0 for an enterprise held to what it has left
     overspend = np.where(limited, 0.0, np.maximum(np.minimum(paid, b.paid + paid - b.budget), 0.0))
-    rate = b.budget / np.maximum(b.length, 1)
+    rate = b.plan / np.maximum(b.length, 1)
     runaway = active & (paid > runaway_multiple * rate)
     b.paid = b.paid + paid
     b.demanded = b.demanded + demanded_bill * active

@@ -110,7 +110,7 @@ def _check_sampling(sampling: dict[str, Any], value: float, where: str) -> None:
         if keys - {"renormalised_by"} == {"survey", "n", "design_effect", "halfwidth"}:
             c = float(sampling.get("renormalised_by", 1.0))
             ok = (float(sampling["n"]) >= 1 and float(sampling["design_effect"]) >= 1
-                  and float(sampling["halfwidth"]) >= 0 and 0 <= value <= 1 and 0 < c <= 1 and c * value <= 1)
+                  and float(sampling["halfwidth"]) >= 0 and 0 <= value <= 1 and 0 < c <= 1)
         elif keys == {"relative_halfwidth"}:
             ok = float(sampling["relative_halfwidth"]) > 0
         elif keys == {"bound"}:

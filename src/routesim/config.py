@@ -590,18 +590,21 @@ class BudgetConfig:
     entry month, or a drawn month for those buying from the start: fiscal years spread over
     the calendar). Its budget is forecast x exp(b), b drawn per enterprise-year at the round
     from N(``log_budget_to_forecast_mean``, ``log_budget_to_forecast_sd``): how far budgets
-    fall short of (b < 0) or exceed what the firm will actually spend. ``forecast`` says of
-    what: ``rolling`` (default), the year's bill as projected each month (spent so far, then
-    this month's run-rate grown at the market's trend), so the year's overrun ratio is
-    exp(-b) up to later spikes, as the overrun survey describes it; ``at_round``, the bill
-    forecast at the round (last month's run-rate grown at the trend), so every change of
-    price, model or routing within the year adds to the overrun. The cap
+    fall short of (b < 0) or exceed what the firm expects to spend. ``forecast`` says of
+    what: ``rolling`` (default), the year's bill as projected (demanded so far, then this
+    month's run-rate grown at the market's trend), set so in the period's first month and
+    afterwards only revised up, never once the cap is hit: a growing bill (volume, dearer
+    models) is budgeted as it becomes visible, a falling one (routing, price cuts) leaves
+    headroom; ``at_round``, the bill forecast at the round (last month's run-rate grown at the
+    trend) and never revised, so every change of price, model or routing within the year adds
+    to the overrun. The cap
     is hit in the month its spend so far this year would pass the budget (an overrun episode,
     at most one a year); from then to the next round it is at its cap and throttles (serves
     only what the budget has left, then nothing: a hard limit), overspends (pays, counted as
     overspend), or downgrades (routers move every segment to the cheapest eligible model for
     the rest of the year, then throttle if still over; non-routers throttle). A month's bill
-    above ``runaway_multiple`` x the budget's monthly rate (budget / period) is a runaway.
+    above ``runaway_multiple`` x the planned monthly rate (the budget as set at the round /
+    period) is a runaway.
     """
 
     enabled: bool = False

@@ -60,10 +60,10 @@ def data_moments(targets: Sequence[Target]) -> Moments:
     - survey share p from a wave with n respondents and design effect d: variance
       d p (1 - p) / n, covariance -d p_i p_j / n with the other shares of the same wave
       (multinomial), plus (halfwidth^2 / 3): a mapping or renormalisation error uniform on
-      +- halfwidth, independent between shares; a share renormalised by c (the reported
-      share divided by c, the named labs' part of the survey) has variance
-      d p (1 - c p) / (n c): the raw share c p has d c p (1 - c p) / n, divided by c^2
-      (covariances -d c^2 p_i p_j / n / c^2 = -d p_i p_j / n, unchanged);
+      +- halfwidth, independent between shares; a share renormalised by c (the raw share
+      over c, the part of the sample the renormalisation keeps: the named labs, or all but
+      open source) is a multinomial share among those ~n c respondents: variance
+      d p (1 - p) / (n c), covariance -d p_i p_j / (n c);
     - a reported figure with relative halfwidth r: uniform on value x (1 +- r), variance
       (r value)^2 / 3;
     - a derived bound [low, high]: uniform on it, variance (high - low)^2 / 12.
@@ -78,10 +78,10 @@ def data_moments(targets: Sequence[Target]) -> Moments:
         if "survey" in s:
             n, d = float(s["n"]), float(s["design_effect"])
             c = float(s.get("renormalised_by", 1.0))
-            cov[i, i] = d * t.value * (1 - c * t.value) / (n * c) + float(s["halfwidth"]) ** 2 / 3
+            cov[i, i] = d * t.value * (1 - t.value) / (n * c) + float(s["halfwidth"]) ** 2 / 3
             for j, u in enumerate(fit):
                 if j != i and u.sampling.get("survey") == s["survey"]:
-                    cov[i, j] = -d * t.value * u.value / n
+                    cov[i, j] = -d * t.value * u.value / (n * c)
         elif "relative_halfwidth" in s:
             cov[i, i] = (float(s["relative_halfwidth"]) * t.value) ** 2 / 3
         else:
@@ -254,10 +254,11 @@ def medoid_point(particles: pd.DataFrame, weights: np.ndarray, scale: np.ndarray
 
     Nearest: the least weighted L1 distance, each parameter measured in units of ``scale``
     (the calibration passes the posterior's weighted sd, on the log scale for log-normal
-    priors). The representative point of the posterior: central like a median, but an actual particle,
-    so its parameters are jointly plausible (a vector of marginal medians need not be). A
-    kernel-density mode was tried first and rejected: in 13 dimensions with a few hundred
-    particles it picked a particle at the edge of two marginals (recorded in the README).
+    priors). The representative point of the posterior: central like a median, but an actual
+    particle, so its parameters are jointly plausible (a vector of marginal medians need not
+    be). A kernel-density mode was tried first and rejected: in 13 dimensions (the first
+    posterior, 2026-11-30) with a few hundred particles it picked a particle at the edge of
+    two marginals (recorded in the README).
     """
     z = particles.to_numpy(dtype=float) / scale
     total = np.array([np.abs(z - row).sum(axis=1) @ weights for row in z])

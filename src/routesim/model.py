@@ -505,7 +505,7 @@ class MarketModel(mesa.Model):
                 bill = self.tasks * (prices.cost + fee_per_task)
             caps = billing.apply_caps(b, bill, demanded_bill, self.traits.cap_behaviour, cfg.budget.runaway_multiple,
                                       self.active, spikes)
-            monthly_rate = b.budget / np.maximum(b.length, 1)
+            monthly_rate = b.plan / np.maximum(b.length, 1)
             bill_to_budget = np.divide(bill, monthly_rate, out=np.zeros_like(bill), where=monthly_rate > 0)
         else:
             zeros = np.zeros(pop.size)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from routesim.config import TIERS
+from routesim.config import TIERS, ConfigError
 
 FRONTIER = TIERS.index("frontier")
 
@@ -65,34 +65,50 @@ def everyday_models(cost: np.ndarray, success: np.ndarray, usable: np.ndarray, m
 
 
 def vendor_constants(utility: np.ndarray, group_weight: np.ndarray, shares: np.ndarray,
-                     iterations: int = 500, tol: float = 1e-12) -> np.ndarray:
+                     iterations: int = 2000, tol: float = 1e-10) -> np.ndarray:
     """(P,) each lab's constant in the vendor logit, inverted from observed shares (Berry 1994).
 
     ``utility`` (G, P) is each group's utility of each lab's everyday model in the month the
     shares describe (-inf: none), ``group_weight`` (G,) the groups' sizes and ``shares`` (P,)
     the labs' observed shares of enterprises (0: the lab is not anchored). The constants make
-    the weighted logit choice among the anchored labs reproduce their shares: what the
-    observed choices say about a lab beyond quality and price (brand, ecosystem, contracts).
-    Only differences matter in a logit: the smallest anchored constant is set to 0, and
-    unanchored labs get 0 too (assumption: a lab without an observed share, or entering later,
-    has no brand advantage over the weakest incumbent). Solved by BLP's contraction
-    xi <- xi + ln(share) - ln(predicted share).
+    the weighted logit choice *among the anchored labs* reproduce their shares (the shares
+    observed are among them; a lab outside them on offer that month, e.g. Mistral in 2024-01,
+    is not in the denominator and takes its logit share beside them): what the observed
+    choices say about a lab beyond quality and price (brand, ecosystem, contracts), and
+    whatever the utility index gets wrong about that month. Only differences matter: the
+    smallest anchored constant is set to 0, and unanchored labs get 0 too (assumption: a lab
+    without an observed share, or entering later, has no advantage over the anchored lab
+    with the smallest constant). Groups with no weight or no anchored lab on offer are left
+    out. Solved by BLP's contraction xi <- xi + ln(share) - ln(predicted share).
+
+    Raises ConfigError when an anchored lab has nothing on offer to any group, or when the
+    contraction has not converged.
     """
     anchored = shares > 0
-    target = shares[anchored] / shares[anchored].sum()
     u = utility[:, anchored]
-    w = group_weight / group_weight.sum()
+    offered = np.isfinite(u)
+    keep = (group_weight > 0) & offered.any(axis=1)
+    u, w = u[keep], group_weight[keep] / group_weight[keep].sum()
+    lost = ~offered[keep].any(axis=0)
+    if lost.any():
+        names = np.flatnonzero(anchored)[lost].tolist()
+        raise ConfigError(f"switching.vendor_constants=inverted: the labs at positions {names} have an initial "
+                          "share (population.preferred_vendor_weights) but no everyday model on offer in the "
+                          "first month; give them weight 0 or use switching.vendor_constants=none.")
+    target = shares[anchored] / shares[anchored].sum()
     xi = np.zeros(anchored.sum())
     for _ in range(iterations):
         v = u + xi
-        top = v.max(axis=1, keepdims=True)
-        prob = np.exp(v - np.where(np.isfinite(top), top, 0.0))
+        prob = np.exp(v - v.max(axis=1, keepdims=True))
         prob /= prob.sum(axis=1, keepdims=True)
-        predicted = w @ prob
-        step = np.log(target) - np.log(predicted)
+        step = np.log(target) - np.log(w @ prob)
         xi += step
         if np.abs(step).max() < tol:
             break
+    else:
+        raise ConfigError("switching.vendor_constants=inverted: the inversion of the initial vendor shares did not "
+                          f"converge in {iterations} steps (the utilities may be too far apart: lower "
+                          "switching.quality_weight or switching.price_weight).")
     out = np.zeros(utility.shape[1])
     out[anchored] = xi - xi.min()
     return out
