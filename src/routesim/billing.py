@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from routesim.routing import Plan
+from routesim.scratch import Scratch, lend
 
 THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2  # indices into config.CAP_BEHAVIOURS
 
@@ -39,19 +40,29 @@ class RowPrices:
     weight: np.ndarray | None = None  # (N, K) the row's share of the enterprise's tasks (its industry's mix)
 
 
-def price_plan(plan: Plan, cost: np.ndarray, success: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n, K) expected cost and success per task of a plan, from the menu's (K, M) ``cost`` and ``success``."""
+def price_plan(plan: Plan, cost: np.ndarray, success: np.ndarray,
+               out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(n, K) expected cost and success per task of a plan, from the menu's (K, M) ``cost`` and ``success``.
+
+    ``out``: two (n, K) arrays to write them into (else they are new arrays).
+    """
     cells = plan.cells(cost.shape[1])
     if plan.model.shape[-1] == 1:  # one call per row: skip the reduction
         w, cells = plan.weight[..., 0], cells[..., 0]
-        row_cost, row_success = cost.take(cells), success.take(cells)
+        if out is None:
+            row_cost, row_success = cost.take(cells), success.take(cells)
+        else:  # mode="clip" writes into ``out`` directly (the cells are valid indices: nothing is clipped)
+            row_cost = cost.take(cells, out=out[0], mode="clip")
+            row_success = success.take(cells, out=out[1], mode="clip")
         row_cost *= w  # in place (the products are the same): no second (n, K) array
         row_success *= w
         return row_cost, row_success
     slot_cost, slot_success = cost.take(cells), success.take(cells)
     slot_cost *= plan.weight
     slot_success *= plan.weight
-    return slot_cost.sum(axis=-1), slot_success.sum(axis=-1)
+    if out is None:
+        return slot_cost.sum(axis=-1), slot_success.sum(axis=-1)
+    return slot_cost.sum(axis=-1, out=out[0]), slot_success.sum(axis=-1, out=out[1])
 
 
 def flagship_rows(flagship: np.ndarray, cost: np.ndarray, success: np.ndarray) -> RowPrices:
@@ -100,10 +111,11 @@ class UnitPrices:
 
 
 def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray, success_im: np.ndarray,
-                routers: np.ndarray, segment_weight: np.ndarray) -> UnitPrices:
+                routers: np.ndarray, segment_weight: np.ndarray, scratch: Scratch | None = None) -> UnitPrices:
     """Per-task prices from the (I, M) tables; the routers' rows start empty (filled from their plans).
 
     ``segment_weight`` (N, K) is each enterprise's mix of segments (the routers' rows keep theirs).
+    The rows are lent by ``scratch`` (valid until the next call with the same scratch).
     """
     has = flagship >= 0
     cell = industry * cost_im.shape[1] + np.maximum(flagship, 0)  # flat (industry, model) of the tables
@@ -114,8 +126,9 @@ def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray,
     position[members] = np.arange(len(members))
     shape = (len(members), segment_weight.shape[1])
     # uninitialised: every router's rows are filled from its group's plan (the groups partition the routers)
-    rows = RowPrices(np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool),
-                     weight=segment_weight.take(members, axis=0))
+    rows = RowPrices(lend(scratch, "rows.cost", shape), lend(scratch, "rows.success", shape),
+                     lend(scratch, "rows.calls", shape), lend(scratch, "rows.served", shape, bool),
+                     weight=segment_weight.take(members, axis=0, out=lend(scratch, "rows.weight", shape), mode="clip"))
     return UnitPrices(cost=flag_cost.copy(), success=flag_success.copy(), calls=has.astype(float),
                       flag_cost=flag_cost, flag_success=flag_success, routers=members, position=position, rows=rows)
 
@@ -127,12 +140,13 @@ def fill_router_rows(prices: UnitPrices, members: np.ndarray, plan: Plan, cost: 
     ``cost`` and ``success`` are the menu's (K, M) true cost and success per task.
     """
     rows, at = prices.rows, prices.rows_of(members)
-    row_cost, row_success = price_plan(plan, cost, success)
-    calls = plan.calls_per_task
-    if isinstance(at, slice):  # every router: the new arrays become the rows (no copy)
-        rows.cost, rows.success, rows.served = row_cost, row_success, plan.served
+    if isinstance(at, slice):  # every router: priced straight into the rows
+        row_cost, row_success = price_plan(plan, cost, success, out=(rows.cost, rows.success))
     else:
-        rows.cost[at], rows.success[at], rows.served[at] = row_cost, row_success, plan.served
+        row_cost, row_success = price_plan(plan, cost, success)
+        rows.cost[at], rows.success[at] = row_cost, row_success
+    rows.served[at] = plan.served
+    calls = plan.calls_per_task
     rows.calls[at] = calls  # a copy: ``calls`` may be a view of the plan's weights, which a downgrade zeroes
     segment_weight = rows.weight[at]
     prices.cost[members] = per_task(row_cost, segment_weight)
@@ -286,20 +300,24 @@ class Settled:
 
 def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tasks: np.ndarray, weight: np.ndarray,
            industry: np.ndarray, requirement: np.ndarray, flagship: np.ndarray, success: np.ndarray,
-           industry_weight: np.ndarray, on_plan: np.ndarray) -> Settled:
+           industry_weight: np.ndarray, on_plan: np.ndarray, scratch: Scratch | None = None) -> Settled:
     """Spread each enterprise's served tasks (N,) over segments and models, and count what they achieve.
 
     ``on_plan`` (N,) marks the enterprises billed by their plans (routers); the others send
     every segment to their everyday model. ``success`` is the menu's (K, M) success and
-    ``industry_weight`` (I, K) each industry's mix of segments.
+    ``industry_weight`` (I, K) each industry's mix of segments. ``scratch`` lends the (routers
+    x segments) working arrays.
     """
     n_seg, n_mod = success.shape
     real = weight * served_tasks  # (N,) real tasks served
     router_cells = np.zeros((n_seg, n_mod))
     routers, rows = prices.routers, prices.rows
-    row_tasks = real.take(routers)[:, None] * rows.weight  # (R, K), aligned with rows
+    shape = rows.weight.shape
+    # (R, K), aligned with rows
+    row_tasks = np.multiply(real.take(routers)[:, None], rows.weight, out=lend(scratch, "settle.row_tasks", shape))
     ok = rows.served
-    below_requirement = rows.success < requirement.take(routers)[:, None]
+    below_requirement = np.less(rows.success, requirement.take(routers)[:, None],
+                                out=lend(scratch, "settle.below_requirement", shape, bool))
     if ok.all():  # every row has a model (the usual case): no masks. The sum of a contiguous
         # array is the same pairwise sum as that of its masked (flattened) copy
         served, unserved = row_tasks.sum(), 0.0
@@ -307,9 +325,9 @@ def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tas
         served, unserved = row_tasks[ok].sum(), row_tasks[~ok].sum()
         below_requirement &= ok
     below = row_tasks[below_requirement].sum()
-    successes = (row_tasks * rows.success).sum()
+    successes = np.multiply(row_tasks, rows.success, out=lend(scratch, "settle.successes", shape)).sum()
     for members, plan in groups:  # a downgraded router's old plan has weight 0: it calls nothing
-        router_cells += menu_cells(plan, n_mod, row_tasks[prices.rows_of(members)])
+        router_cells += menu_cells(plan, n_mod, row_tasks[prices.rows_of(members)], scratch)
     flat = ~on_plan
     # the enterprises on an everyday model (indices: one mask, then takes of the same elements in
     # the same order, so every sum below adds what masking each array would)
@@ -353,11 +371,11 @@ def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.n
     return cum.reshape(-1).take((industry * n_mod + model) * (n_seg + 1) + count)
 
 
-def menu_cells(plan: Plan, n_mod: int, row_tasks: np.ndarray) -> np.ndarray:
+def menu_cells(plan: Plan, n_mod: int, row_tasks: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
     """(K, M) calls per segment and model of a plan's rows, ``row_tasks`` (n, K) tasks per row."""
     n_seg = plan.model.shape[1]
-    return np.bincount(plan.cells(n_mod).ravel(), (plan.weight * row_tasks[..., None]).ravel(), n_seg * n_mod
-                       ).reshape(n_seg, n_mod)
+    calls = np.multiply(plan.weight, row_tasks[..., None], out=lend(scratch, "menu_cells.calls", plan.weight.shape))
+    return np.bincount(plan.cells(n_mod).ravel(), calls.ravel(), n_seg * n_mod).reshape(n_seg, n_mod)
 
 
 def flagship_cells(flagship: np.ndarray, industry: np.ndarray, tasks: np.ndarray, segment_weight: np.ndarray,

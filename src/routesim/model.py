@@ -68,6 +68,7 @@ from routesim.routing import (
     router_class,
     router_classes,
 )
+from routesim.scratch import Scratch
 from routesim.vendors import choose_vendor, everyday_models, model_tables
 from routesim.workload import MonthMenu, build_workload, growth_path, log_tokens_trend, month_menu, segment_ability
 
@@ -201,6 +202,7 @@ class MarketModel(mesa.Model):
         self.in_house = self.traits.in_house_draw < r.in_house_share
 
         self.segment_weight = self.workload.segment_weight[self.population.industry]  # (N, K)
+        self.scratch = Scratch(n)  # the month's (routers x segments) working arrays, reused every month
 
         with _gc_paused():  # cyclic GC passes over a fast-growing heap make creation superlinear
             for row in range(n):  # as EnterpriseAgent.create_agents, without its AgentSet of the new agents
@@ -354,7 +356,7 @@ class MarketModel(mesa.Model):
             router_class=router_class(self.overseas_access(month.t), self.preferred, in_house, cat.n_providers),
             requirement=pop.requirement, flagship=month.everyday[self.group(month.t), self.preferred],
             preferred=self.preferred.copy(),
-            learned_requirement=self.learned_requirement, params=self.router_params)
+            learned_requirement=self.learned_requirement, params=self.router_params, scratch=self.scratch)
 
     def _reevaluate_vendors(self, month: Month) -> int:
         """Re-draw the preferred vendor of enterprises due this month.
@@ -462,7 +464,8 @@ class MarketModel(mesa.Model):
         """Demand, router fees, budgets and caps, then the month's tasks to models; the enterprises row."""
         t, pop, cfg, menu, w = month.t, self.population, self.cfg, month.menu, self.weight
         cost_im, success_im = model_tables(req.cost, req.success, self.workload.segment_weight)
-        prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.segment_weight)
+        prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.segment_weight,
+                                     self.scratch)
         self._price_plans(groups, req, prices)
         self._update_reference(prices.cost_per_success)
         spikes = self._spikes()
@@ -499,7 +502,7 @@ class MarketModel(mesa.Model):
 
         served_tasks = self.tasks * caps.served_share
         done = billing.settle(prices, groups, served_tasks, w, pop.industry, pop.requirement, req.flagship,
-                              menu.success, self.workload.segment_weight, routers)
+                              menu.success, self.workload.segment_weight, routers, self.scratch)
         self.spend = served_tasks * prices.cost
         self.router_fees = served_tasks * fee_per_task
         self.no_routing_spend = served_tasks * prices.flag_cost

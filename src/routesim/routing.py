@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from routesim.scratch import Scratch, lend
+
 NO_MODEL = -1
 # above this many steps in a group (see SearchIndex), the cheapest-acceptable search is a binary
 # search rather than a count of the steps level by level (~2x slower at 9 steps, faster at ~30)
@@ -103,25 +105,30 @@ class SearchIndex:
             index = dataclasses.replace(index, step_key=key, step_at=group * n_steps + step)
         return index
 
-    def cheapest(self, router_class: np.ndarray, target: np.ndarray) -> np.ndarray:
+    def cheapest(self, router_class: np.ndarray, target: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
         """(n, K) the model at the first step of each row's group whose value is >= ``target`` (n, K).
 
         ``router_class`` (n,) gives the rows' groups (class x K + segment). ``target`` must not
         exceed the group's ``best`` (so that such a step exists) and is never NaN. Counting the
         steps below it level by level takes S cheap passes (S, the most steps of any group, is
         small: the running maximum rises rarely); past ``LINEAR_SEARCH_STEPS`` steps a binary
-        search over all the steps is cheaper.
+        search over all the steps is cheaper. Its working arrays are lent by ``scratch``.
         """
         n_steps, n_classes, n_seg = self.step_value.shape
+        shape = target.shape
         # each row's first flat position g x S (its group's step 0): a row of a (C, K) table
-        first = (np.arange(n_classes * n_seg) * n_steps).reshape(n_classes, n_seg).take(router_class, axis=0)
+        # (mode="clip" takes into the lent array directly; the classes are valid: nothing is clipped)
+        first = (np.arange(n_classes * n_seg) * n_steps).reshape(n_classes, n_seg).take(
+            router_class, axis=0, out=lend(scratch, "cheapest.first", shape, np.intp), mode="clip")
         if self.step_key is not None:
             group = first // n_steps
             return self.step_model.take(self.step_at.take(np.searchsorted(self.step_key, group + 1j * target)))
-        below = np.zeros(target.shape, dtype=np.uint8)  # at most LINEAR_SEARCH_STEPS; a narrow type adds faster
-        is_below = np.empty(target.shape, dtype=bool)
+        below = lend(scratch, "cheapest.below", shape, np.uint8)  # at most LINEAR_SEARCH_STEPS; adds faster
+        below.fill(0)
+        is_below = lend(scratch, "cheapest.is_below", shape, bool)
+        level_values = lend(scratch, "cheapest.level", shape)
         for level in self.step_value:  # (C, K) the s-th step of every group
-            np.less(level.take(router_class, axis=0), target, out=is_below)
+            np.less(level.take(router_class, axis=0, out=level_values, mode="clip"), target, out=is_below)
             below += is_below
         first += below
         return self.step_model.take(first)
@@ -145,6 +152,8 @@ class RouteRequest:
     # (n, K) the requirement a learned router applies, see learned_requirement()
     learned_requirement: np.ndarray | None = None
     params: RouterParams = RouterParams()
+    # lends the policies their working arrays (None: fresh arrays); shared by every subset
+    scratch: Scratch | None = None
 
     @functools.cached_property
     def search_index(self) -> SearchIndex:
@@ -161,7 +170,10 @@ class RouteRequest:
         return np.ascontiguousarray(self.perceived_success.transpose(0, 2, 1)).reshape(n_classes * n_mod, n_seg)
 
     def subset(self, mask: np.ndarray) -> RouteRequest:
-        """The same month for the enterprises in ``mask`` (a boolean mask or indices) only."""
+        """The same month for the enterprises in ``mask`` (a boolean mask or indices) only.
+
+        With a scratch, its learned requirement is lent (valid until the next subset is made).
+        """
         sub = self._subset(mask)
         for shared in ("search_index", "success_by_model"):  # the month's, whoever routes
             if shared in self.__dict__:
@@ -171,14 +183,16 @@ class RouteRequest:
     def _subset(self, mask: np.ndarray) -> RouteRequest:
         rows = np.flatnonzero(mask) if mask.dtype == bool else mask  # takes of rows: faster than fancy indexing
         learned = self.learned_requirement
+        if learned is not None:  # mode="clip" takes into the lent array directly (nothing is clipped)
+            lent = lend(self.scratch, "subset.learned", (len(rows), learned.shape[1]))
+            learned = learned.take(rows, axis=0, out=lent, mode="clip")
         return RouteRequest(
             cost=self.cost, success=self.success, perceived_cost=self.perceived_cost,
             perceived_success=self.perceived_success, eligible=self.eligible,
             easy=self.easy, model_provider=self.model_provider, router_class=self.router_class.take(rows),
             requirement=self.requirement.take(rows), flagship=self.flagship.take(rows),
             preferred=self.preferred.take(rows),
-            learned_requirement=None if learned is None else learned.take(rows, axis=0),
-            params=self.params)
+            learned_requirement=learned, params=self.params, scratch=self.scratch)
 
 
 @dataclass(frozen=True)
@@ -274,9 +288,12 @@ def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarra
     Where none meets it, the cheapest of the most successful; -1 where none is eligible.
     """
     index = req.search_index
-    best = index.best.take(req.router_class, axis=0)  # (n, K)
-    none = best < 0.0  # no eligible model
-    choice = index.cheapest(req.router_class, np.minimum(requirement, best, out=best))  # best is not needed after
+    shape = (len(req.router_class), index.best.shape[1])
+    # (n, K) (mode="clip" takes into the lent array directly; the classes are valid: nothing is clipped)
+    best = index.best.take(req.router_class, axis=0, out=lend(req.scratch, "acceptable.best", shape), mode="clip")
+    none = np.less(best, 0.0, out=lend(req.scratch, "acceptable.none", shape, bool))  # no eligible model
+    # best is not needed after
+    choice = index.cheapest(req.router_class, np.minimum(requirement, best, out=best), req.scratch)
     choice[none] = NO_MODEL
     return choice
 
@@ -292,10 +309,13 @@ def capped(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
     where its everyday model falls short of that, at least as good as the everyday model
     (routers are judged against the model they replace: RouteLLM's "95% of GPT-4's quality").
     So a router never buys a dearer model than the everyday one to lift quality above it.
+    With a scratch the result is lent (valid until the next call).
     """
     has = req.flagship >= 0
-    n_mod = req.perceived_success.shape[-1]
-    flag_success = req.success_by_model.take(req.router_class * n_mod + np.maximum(req.flagship, 0), axis=0)
+    n_classes, n_seg, n_mod = req.perceived_success.shape
+    # mode="clip" takes into the lent array directly (the rows are valid: nothing is clipped)
+    flag_success = req.success_by_model.take(req.router_class * n_mod + np.maximum(req.flagship, 0), axis=0,
+                                             out=lend(req.scratch, "capped", (len(has), n_seg)), mode="clip")
     capped = np.minimum(requirement, flag_success, out=flag_success)
     np.copyto(capped, requirement, where=~has[:, None])  # no everyday model: the requirement as it is
     return capped
