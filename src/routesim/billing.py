@@ -170,9 +170,14 @@ def demand(base_tasks: np.ndarray, growth: float, cost_per_success: np.ndarray, 
 
 
 def spike_multiple(hit: np.ndarray, size: np.ndarray, probability: float, alpha: float, cap: float) -> np.ndarray:
-    """(N,) usage-spike multiple: Pareto(alpha) capped at ``cap`` where ``hit`` < probability, else 1."""
-    multiple = np.minimum((1.0 - size) ** (-1.0 / alpha), cap)
-    return np.where(hit < probability, multiple, 1.0)
+    """(N,) usage-spike multiple: Pareto(alpha) capped at ``cap`` where ``hit`` < probability, else 1.
+
+    The power is taken for the spiking rows only (about one in a hundred).
+    """
+    multiple = np.ones(hit.shape)
+    spiking = np.flatnonzero(hit < probability)
+    multiple[spiking] = np.minimum((1.0 - size.take(spiking)) ** (-1.0 / alpha), cap)
+    return multiple
 
 
 @dataclass
@@ -271,17 +276,20 @@ def apply_caps(b: Budgets, bill: np.ndarray, demanded_bill: np.ndarray, behaviou
     cap_hit = at_cap & ~b.at_cap
     left = np.maximum(b.budget - b.paid, 0.0)
     limited = at_cap & (behaviour != OVERSPEND) & (bill > left)
-    served_share = np.where(limited, np.divide(left, bill, out=np.zeros_like(bill), where=bill > 0), 1.0)
+    served_share = np.ones(bill.shape)  # what the budget has left, of the bill, for those it limits
+    held = np.flatnonzero(limited)
+    held_bill = bill.take(held)
+    served_share[held] = np.divide(left.take(held), held_bill, out=np.zeros_like(held_bill), where=held_bill > 0)
     paid = np.where(limited, left, bill)
     # only what is paid beyond the budget: exactly 0 for an enterprise held to what it has left
     overspend = np.where(limited, 0.0, np.maximum(np.minimum(paid, b.paid + paid - b.budget), 0.0))
     rate = b.budget / np.maximum(b.length, 1)
     runaway = active & (paid > runaway_multiple * rate)
-    b.paid = b.paid + paid
-    b.demanded = b.demanded + demanded_bill * active
-    b.months = b.months + active
-    b.run_rate = np.where(active, demanded_bill / spikes, b.run_rate)
-    b.at_cap = b.at_cap | at_cap
+    b.paid += paid
+    b.demanded += demanded_bill * active
+    b.months += active
+    np.copyto(b.run_rate, demanded_bill / spikes, where=active)
+    b.at_cap |= at_cap
     return CapOutcome(served_share=served_share, cap_hit=cap_hit, at_cap=at_cap, overspend_usd=overspend,
                       runaway=runaway, paid=paid)
 

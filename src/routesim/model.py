@@ -87,6 +87,11 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _masked(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``values[mask]``, taken by index: the same elements in the same order, about twice as fast."""
+    return values.take(np.flatnonzero(mask))
+
+
 def _reported(model: MarketModel, name: str) -> float | str:
     """A DataCollector reporter: one column of the model's current market row."""
     return model.reported_row[name]
@@ -200,6 +205,9 @@ class MarketModel(mesa.Model):
             self.workload.success_slope)
         self.easy = self.workload.base_difficulty <= r.threshold_difficulty
         self.in_house = self.traits.in_house_draw < r.in_house_share
+        # re-evaluation is due in month t when (t + offset) % every == 0, i.e. when offset % every == -t % every
+        self.reevaluation_phase = self.traits.reevaluation_offset % cfg.switching.reevaluation_months
+        self.downgrades = self.traits.cap_behaviour == DOWNGRADE  # (N,) would downgrade at the cap
 
         self.segment_weight = self.workload.segment_weight[self.population.industry]  # (N, K)
         self.scratch = Scratch(n)  # the month's (routers x segments) working arrays, reused every month
@@ -374,7 +382,7 @@ class MarketModel(mesa.Model):
         group = self.group(month.t)
         due = month.everyday[group, self.preferred] < 0  # its vendor has nothing it may use this month
         if sw.enabled and month.t > 0:
-            due |= (month.t + self.traits.reevaluation_offset) % sw.reevaluation_months == 0
+            due |= self.reevaluation_phase == -month.t % sw.reevaluation_months
             due |= self.entering
         due &= self.active
         if not due.any():
@@ -433,11 +441,11 @@ class MarketModel(mesa.Model):
     def _update_reference(self, cost_per_success: np.ndarray) -> None:
         """The rebound's reference: set in an enterprise's first month, carried over at a vendor switch."""
         starting = self.active & np.isnan(self.reference_cost)
-        self.reference_cost[starting] = cost_per_success[starting]
+        np.copyto(self.reference_cost, cost_per_success, where=starting)
         # a vendor switch carries the reference over (the switch itself leaves demand as it was)
         carry = self.switched & (self.last_cost_per_success > 0) & (cost_per_success > 0)
         self.reference_cost[carry] *= cost_per_success[carry] / self.last_cost_per_success[carry]
-        self.last_cost_per_success = np.where(self.active, cost_per_success, self.last_cost_per_success)
+        np.copyto(self.last_cost_per_success, cost_per_success, where=self.active)
 
     def _budget_round(self, t: int, flag_cost: np.ndarray, log_ratio: np.ndarray) -> tuple[float, ...]:
         """Open the budget years due this month; returns weighted tallies of the years closing.
@@ -467,9 +475,10 @@ class MarketModel(mesa.Model):
         prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.segment_weight,
                                      self.scratch)
         self._price_plans(groups, req, prices)
-        self._update_reference(prices.cost_per_success)
+        cost_per_success = prices.cost_per_success  # (computed on each access: once for both uses)
+        self._update_reference(cost_per_success)
         spikes = self._spikes()
-        self.tasks = billing.demand(pop.base_tasks, self.growth[t], prices.cost_per_success, self.reference_cost,
+        self.tasks = billing.demand(pop.base_tasks, self.growth[t], cost_per_success, self.reference_cost,
                                     cfg.demand.price_elasticity, spikes, self.active)
         # non-routers pay the everyday model's price exactly, so their savings are exactly 0
         fee_per_task = self._fee_per_task(prices.cost, prices.calls, routers)
@@ -482,7 +491,7 @@ class MarketModel(mesa.Model):
             b = self.budgets
             closed = self._budget_round(t, prices.flag_cost, log_ratio)
             # downgrading is a router's budget fallback; other would-be downgraders throttle
-            downgraded = billing.over_budget(b, bill) & (self.traits.cap_behaviour == DOWNGRADE) & routers
+            downgraded = billing.over_budget(b, bill) & self.downgrades & routers
             demanded_bill = bill
             if downgraded.any():
                 groups = self._downgrade(groups, req, downgraded, prices)
@@ -491,13 +500,16 @@ class MarketModel(mesa.Model):
             caps = billing.apply_caps(b, bill, demanded_bill, self.traits.cap_behaviour, cfg.budget.runaway_multiple,
                                       self.active, spikes)
             monthly_rate = b.budget / np.maximum(b.length, 1)
-            bill_to_budget = np.divide(bill, monthly_rate, out=np.zeros_like(bill), where=monthly_rate > 0)
+            # the largest bill / monthly rate among the enterprises buying (a bill is >= 0, so those
+            # without a rate, whose ratio counts as 0, never exceed the initial 0)
+            rated = np.flatnonzero(self.active & (monthly_rate > 0))
+            max_bill_to_budget = float(np.max(bill.take(rated) / monthly_rate.take(rated), initial=0.0))
         else:
             zeros = np.zeros(pop.size)
             caps = billing.CapOutcome(served_share=np.ones(pop.size), cap_hit=zeros.astype(bool),
                                       at_cap=zeros.astype(bool), overspend_usd=zeros, runaway=zeros.astype(bool),
                                       paid=bill)
-            bill_to_budget = zeros
+            max_bill_to_budget = 0.0
         self.at_cap = caps.at_cap
 
         served_tasks = self.tasks * caps.served_share
@@ -511,6 +523,10 @@ class MarketModel(mesa.Model):
         frontier_model = self.catalog.model_tier == FRONTIER
         throttled = (w * (self.tasks - served_tasks)).sum()
         cells = done.cells
+        # sums over masked enterprises take them by index: the same elements in the same order
+        # as boolean masking (so the same sums), at about half its cost
+        router_rows = prices.routers  # np.flatnonzero(routers)
+        spend, no_routing_spend = w * self.spend, w * self.no_routing_spend
         return {
             "model_calls": cells.sum(axis=0),
             "model_revenue": (cells * menu.cost_per_task).sum(axis=0),
@@ -520,12 +536,12 @@ class MarketModel(mesa.Model):
             # the month's row of the enterprises table (named as its columns); counts of
             # enterprises and money are real-market estimates (weighted by agent)
             "enterprise": {
-                "spend_usd": (w * self.spend).sum(),
+                "spend_usd": spend.sum(),
                 "router_fees_usd": (w * self.router_fees).sum(),
                 "integration_cost_usd": (w * integration).sum(),
-                "no_routing_spend_usd": (w * self.no_routing_spend).sum(),
-                "router_spend_usd": (w * self.spend)[routers].sum(),
-                "router_no_routing_spend_usd": (w * self.no_routing_spend)[routers].sum(),
+                "no_routing_spend_usd": no_routing_spend.sum(),
+                "router_spend_usd": spend.take(router_rows).sum(),
+                "router_no_routing_spend_usd": no_routing_spend.take(router_rows).sum(),
                 "router_calls": done.router_cells.sum(),
                 "router_frontier_calls": done.router_cells[:, frontier_model].sum(),
                 "tasks_demanded": (w * self.tasks).sum(),
@@ -534,14 +550,14 @@ class MarketModel(mesa.Model):
                 "tasks_throttled": throttled,
                 "tasks_below_requirement": done.tasks_below_requirement,
                 "expected_successes": done.expected_successes,
-                "adopters": w[routers].sum(),
+                "adopters": w.take(router_rows).sum(),
                 "active_enterprises": (w * self.active).sum(),
-                "cap_hits": w[caps.cap_hit].sum(),
-                "at_cap": w[caps.at_cap].sum(),
+                "cap_hits": _masked(w, caps.cap_hit).sum(),
+                "at_cap": _masked(w, caps.at_cap).sum(),
                 "overspend_usd": (w * caps.overspend_usd).sum(),
-                "runaway_events": w[caps.runaway].sum(),
-                "max_bill_to_budget": float(bill_to_budget[self.active].max(initial=0.0)),
-                "downgraded": w[downgraded].sum(),
+                "runaway_events": _masked(w, caps.runaway).sum(),
+                "max_bill_to_budget": max_bill_to_budget,
+                "downgraded": _masked(w, downgraded).sum(),
                 "budget_periods_closed": closed[0],
                 "budget_periods_overrun": closed[1],
                 "overrun_demanded_usd": closed[2],
