@@ -62,7 +62,11 @@ class SearchIndex:
     the running maximum of their perceived success is taken (ineligible models count as
     cost +inf, success -1). Its steps are the positions where it rises (the first position
     is always one): the cheapest model reaching a requirement r is the model at the first
-    step whose value is >= r, i.e. step number j = (the number of step values < r).
+    step whose value is >= r, i.e. step number j = (the number of step values < r). A group
+    without an eligible model has one step, of value -1 and model ``NO_MODEL``.
+
+    Only the models that some class may use are sorted (a month offers about a third of the
+    catalogue): the others would sort last in every group and never raise its maximum.
 
     Per-group tables are laid out (classes, segments): a router's K groups are one row of
     them, so reading them for n routers is a take of n rows (``take(router_class, axis=0)``),
@@ -70,7 +74,7 @@ class SearchIndex:
     """
 
     step_value: np.ndarray  # (S, C, K) value of each group's s-th step; +inf past its last step
-    step_model: np.ndarray  # (G * S,) model at the group's s-th step (g * S + s)
+    step_model: np.ndarray  # (G * S,) model at the group's s-th step (g * S + s); NO_MODEL if none is eligible
     best: np.ndarray  # (C, K) the best perceived success in the group (-1: no eligible model)
     # only when S > LINEAR_SEARCH_STEPS: every group's steps as complex keys (group + 1j value,
     # ordered lexicographically by NumPy) and their flat (g * S + s) positions, for a binary search
@@ -80,10 +84,15 @@ class SearchIndex:
     @staticmethod
     def build(perceived_cost: np.ndarray, perceived_success: np.ndarray, eligible: np.ndarray) -> SearchIndex:
         """The index of (C, K, M) perceived cost and success, (C, M) eligibility."""
-        n_classes, n_seg, n_mod = perceived_cost.shape
-        cost = np.where(eligible[:, None, :], perceived_cost, np.inf).reshape(-1, n_mod)
-        success = np.where(eligible[:, None, :], perceived_success, -1.0).reshape(-1, n_mod)
-        order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
+        n_classes, n_seg = perceived_cost.shape[:2]
+        offered = np.flatnonzero(eligible.any(axis=0))  # models some class may use, ascending
+        if not len(offered):  # nothing on offer: every group has no eligible model
+            offered = np.arange(1)
+        n_mod = len(offered)
+        usable = eligible.take(offered, axis=1)[:, None, :]
+        cost = np.where(usable, perceived_cost.take(offered, axis=2), np.inf).reshape(-1, n_mod)
+        success = np.where(usable, perceived_success.take(offered, axis=2), -1.0).reshape(-1, n_mod)
+        order = np.argsort(cost, axis=1, kind="stable")  # (G, offered models) positions among ``offered``
         n_groups = len(order)
         # flat indices (g x M + position) throughout: cheaper than 2-d fancy indexing on these small arrays
         running_max = np.maximum.accumulate(success.take(order + (np.arange(n_groups) * n_mod)[:, None]), 1)
@@ -96,10 +105,12 @@ class SearchIndex:
         value = running_max.take(at)
         step_value = np.full((n_steps, n_groups), np.inf)
         step_value[step, group] = value
+        best = running_max[:, -1]
         step_model = np.zeros(n_groups * n_steps, dtype=order.dtype)
-        step_model[group * n_steps + step] = order.take(at)
+        step_model[group * n_steps + step] = offered.take(order.take(at))
+        step_model[np.flatnonzero(best < 0.0) * n_steps] = NO_MODEL  # no eligible model (step 0 is its only step)
         index = SearchIndex(step_value=step_value.reshape(n_steps, n_classes, n_seg), step_model=step_model,
-                            best=running_max[:, -1].reshape(n_classes, n_seg))
+                            best=best.reshape(n_classes, n_seg))
         if n_steps > LINEAR_SEARCH_STEPS:
             key = group + 1j * value
             index = dataclasses.replace(index, step_key=key, step_at=group * n_steps + step)
@@ -285,17 +296,14 @@ def one_hot(choice: np.ndarray) -> Plan:
 def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
     """(n, K) cheapest eligible model whose perceived success meets ``requirement`` (n, K).
 
-    Where none meets it, the cheapest of the most successful; -1 where none is eligible.
+    Where none meets it, the cheapest of the most successful; -1 where none is eligible (the
+    index's model for a group without one).
     """
     index = req.search_index
     shape = (len(req.router_class), index.best.shape[1])
     # (n, K) (mode="clip" takes into the lent array directly; the classes are valid: nothing is clipped)
     best = index.best.take(req.router_class, axis=0, out=lend(req.scratch, "acceptable.best", shape), mode="clip")
-    none = np.less(best, 0.0, out=lend(req.scratch, "acceptable.none", shape, bool))  # no eligible model
-    # best is not needed after
-    choice = index.cheapest(req.router_class, np.minimum(requirement, best, out=best), req.scratch)
-    choice[none] = NO_MODEL
-    return choice
+    return index.cheapest(req.router_class, np.minimum(requirement, best, out=best), req.scratch)
 
 
 def _flagship_choice(req: RouteRequest) -> np.ndarray:
