@@ -60,7 +60,6 @@ from routesim.routing import (
     Plan,
     RouteRequest,
     RouterParams,
-    cheapest_acceptable,
     eligibility,
     learned_requirement,
     one_hot,
@@ -112,6 +111,8 @@ class MonthlyRecord:
     tier_token_share: list[np.ndarray] = dataclasses.field(default_factory=list)  # (P, tiers)
     enterprise: list[dict[str, float]] = dataclasses.field(default_factory=list)
     panel: list[dict[str, np.ndarray]] = dataclasses.field(default_factory=list)
+    # each month's row of the market table, as reported when the month was collected
+    market: list[dict[str, float]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,7 +259,9 @@ class MarketModel(mesa.Model):
     def _collect(self) -> None:
         """Report the month just recorded: its market row, computed once for all reporters."""
         t = len(self.record.enterprise) - 1
-        self.reported_row = {"month": format_month(int(self.catalog.months[t])), **market_row(self, t)}
+        row = market_row(self, t)
+        self.record.market.append(row)  # the market table's row: computed once
+        self.reported_row = {"month": format_month(int(self.catalog.months[t])), **row}
         if not self.datacollector.model_reporters:
             self.datacollector = mesa.DataCollector(
                 model_reporters={name: functools.partial(_reported, name=name) for name in self.reported_row})
@@ -570,8 +573,8 @@ class MarketModel(mesa.Model):
                    prices: billing.UnitPrices) -> list[Group]:
         """Move enterprises ``who`` to the cheapest model their router may use per segment; re-price them."""
         members = np.flatnonzero(who)
-        anything = np.zeros((len(members), self.workload.n_segments))  # requirement 0: any model
-        cheapest = cheapest_acceptable(req.subset(members), anything)
+        # the cheapest model meeting a requirement of 0 (any model): the cheapest eligible one
+        cheapest = req.search_index.cheapest_eligible(req.router_class.take(members))
         down = (members, one_hot(cheapest))
         self._price_plans([down], req, prices)
         for m, plan in groups:  # their old calls no longer happen (cheaper than copying plans)

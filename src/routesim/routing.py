@@ -116,6 +116,14 @@ class SearchIndex:
             index = dataclasses.replace(index, step_key=key, step_at=group * n_steps + step)
         return index
 
+    def cheapest_eligible(self, router_class: np.ndarray) -> np.ndarray:
+        """(n, K) the cheapest eligible model of each row's groups (``NO_MODEL`` where none is): their step 0.
+
+        What :meth:`cheapest` gives for a target of 0 (a requirement any model meets).
+        """
+        n_steps, n_classes, n_seg = self.step_value.shape
+        return self.step_model.reshape(n_classes, n_seg, n_steps)[:, :, 0].take(router_class, axis=0)
+
     def cheapest(self, router_class: np.ndarray, target: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
         """(n, K) the model at the first step of each row's group whose value is >= ``target`` (n, K).
 
