@@ -333,9 +333,9 @@ def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tas
         served, unserved = row_tasks[ok].sum(), row_tasks[~ok].sum()
         below_requirement &= ok
     below = row_tasks[below_requirement].sum()
-    successes = np.multiply(row_tasks, rows.success, out=lend(scratch, "settle.successes", shape)).sum()
+    successes = (row_tasks * rows.success).sum()
     for members, plan in groups:  # a downgraded router's old plan has weight 0: it calls nothing
-        router_cells += menu_cells(plan, n_mod, row_tasks[prices.rows_of(members)], scratch)
+        router_cells += menu_cells(plan, n_mod, row_tasks[prices.rows_of(members)])
     flat = ~on_plan
     # the enterprises on an everyday model (indices: one mask, then takes of the same elements in
     # the same order, so every sum below adds what masking each array would)
@@ -384,11 +384,11 @@ def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.n
     return cum.reshape(-1).take((industry * len(used) + at) * (n_seg + 1) + count)
 
 
-def menu_cells(plan: Plan, n_mod: int, row_tasks: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
+def menu_cells(plan: Plan, n_mod: int, row_tasks: np.ndarray) -> np.ndarray:
     """(K, M) calls per segment and model of a plan's rows, ``row_tasks`` (n, K) tasks per row."""
     n_seg = plan.model.shape[1]
-    calls = np.multiply(plan.weight, row_tasks[..., None], out=lend(scratch, "menu_cells.calls", plan.weight.shape))
-    return np.bincount(plan.cells(n_mod).ravel(), calls.ravel(), n_seg * n_mod).reshape(n_seg, n_mod)
+    return np.bincount(plan.cells(n_mod).ravel(), (plan.weight * row_tasks[..., None]).ravel(), n_seg * n_mod
+                       ).reshape(n_seg, n_mod)
 
 
 def flagship_cells(flagship: np.ndarray, industry: np.ndarray, tasks: np.ndarray, segment_weight: np.ndarray,

@@ -124,30 +124,25 @@ class SearchIndex:
         n_steps, n_classes, n_seg = self.step_value.shape
         return self.step_model.reshape(n_classes, n_seg, n_steps)[:, :, 0].take(router_class, axis=0)
 
-    def cheapest(self, router_class: np.ndarray, target: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
+    def cheapest(self, router_class: np.ndarray, target: np.ndarray) -> np.ndarray:
         """(n, K) the model at the first step of each row's group whose value is >= ``target`` (n, K).
 
         ``router_class`` (n,) gives the rows' groups (class x K + segment). ``target`` must not
         exceed the group's ``best`` (so that such a step exists) and is never NaN. Counting the
         steps below it level by level takes S cheap passes (S, the most steps of any group, is
         small: the running maximum rises rarely); past ``LINEAR_SEARCH_STEPS`` steps a binary
-        search over all the steps is cheaper. Its working arrays are lent by ``scratch``.
+        search over all the steps is cheaper.
         """
         n_steps, n_classes, n_seg = self.step_value.shape
-        shape = target.shape
         # each row's first flat position g x S (its group's step 0): a row of a (C, K) table
-        # (mode="clip" takes into the lent array directly; the classes are valid: nothing is clipped)
-        first = (np.arange(n_classes * n_seg) * n_steps).reshape(n_classes, n_seg).take(
-            router_class, axis=0, out=lend(scratch, "cheapest.first", shape, np.intp), mode="clip")
+        first = (np.arange(n_classes * n_seg) * n_steps).reshape(n_classes, n_seg).take(router_class, axis=0)
         if self.step_key is not None:
             group = first // n_steps
             return self.step_model.take(self.step_at.take(np.searchsorted(self.step_key, group + 1j * target)))
-        below = lend(scratch, "cheapest.below", shape, np.uint8)  # at most LINEAR_SEARCH_STEPS; adds faster
-        below.fill(0)
-        is_below = lend(scratch, "cheapest.is_below", shape, bool)
-        level_values = lend(scratch, "cheapest.level", shape)
+        below = np.zeros(target.shape, dtype=np.uint8)  # at most LINEAR_SEARCH_STEPS; a narrow type adds faster
+        is_below = np.empty(target.shape, dtype=bool)
         for level in self.step_value:  # (C, K) the s-th step of every group
-            np.less(level.take(router_class, axis=0, out=level_values, mode="clip"), target, out=is_below)
+            np.less(level.take(router_class, axis=0), target, out=is_below)
             below += is_below
         first += below
         return self.step_model.take(first)
@@ -311,7 +306,7 @@ def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarra
     shape = (len(req.router_class), index.best.shape[1])
     # (n, K) (mode="clip" takes into the lent array directly; the classes are valid: nothing is clipped)
     best = index.best.take(req.router_class, axis=0, out=lend(req.scratch, "acceptable.best", shape), mode="clip")
-    return index.cheapest(req.router_class, np.minimum(requirement, best, out=best), req.scratch)
+    return index.cheapest(req.router_class, np.minimum(requirement, best, out=best))
 
 
 def _flagship_choice(req: RouteRequest) -> np.ndarray:

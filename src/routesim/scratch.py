@@ -1,12 +1,14 @@
 """Working arrays that a model reuses from month to month instead of allocating them afresh.
 
 A month at 10,000 enterprises makes a few dozen (routers x segments) arrays of about half a
-megabyte each: search targets, plan rows, priced rows, the tasks of each row. Made afresh,
-they land at the top of the heap; when they are freed at the end of the month glibc hands
-the heap's top back to the system (its trim threshold is a couple of megabytes) and the
-next month faults the same pages in again: ~40,000 minor page faults a run at 10k, a fifth of
-its time. Lent from buffers that live as long as the model, the same memory serves every
-month and is faulted in once.
+megabyte each. Made afresh, those that live through a phase of the month land at the top of
+the heap; when they are freed glibc hands the heap's top back to the system (its trim
+threshold is a couple of megabytes) and the next month faults the same pages in again:
+~43,000 minor page faults a run at 10k, a fifth of its time. Lent from buffers that live as
+long as the model (the routers' priced rows, the search's per-router requirement and target,
+settle's tasks per row), the same memory serves every month and is faulted in once; the
+temporaries made and freed within one call are left to malloc, which recycles them (lending
+those too only added to the peak memory: a buffer per use instead of shared freed memory).
 
 A lent array is uninitialised (it holds whatever its buffer last held) and is valid until its
 name is lent again: a name belongs to one use, and the code that borrows it must be done with
