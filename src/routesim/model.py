@@ -289,9 +289,15 @@ class MarketModel(mesa.Model):
         self.running = self.t < self.n_months
 
     def run(self) -> MarketModel:
-        """Run every month from ``cfg.start`` to ``cfg.end``."""
+        """Run every month from ``cfg.start`` to ``cfg.end``.
+
+        The month's working arrays are freed at the end: a finished model may live on until the
+        cyclic GC collects it (its agents refer to it), and a process running one model after
+        another would otherwise hold each one's buffers until then.
+        """
         while self.t < self.n_months:
             self.step()
+        self.scratch.release()
         return self
 
     # ------------------------------------------------------------------------------- phases

@@ -47,6 +47,11 @@ class Scratch:
         return buffer[:size].reshape(shape)
 
 
+    def release(self) -> None:
+        """Free every buffer (a later request allocates it again)."""
+        self._buffers.clear()
+
+
 def lend(scratch: Scratch | None, name: str, shape: tuple[int, ...],
          dtype: DTypeLike = float) -> np.ndarray:
     """``scratch.array(name, shape, dtype)``, or a fresh ``np.empty`` without a scratch (a function called alone)."""
