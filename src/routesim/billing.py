@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from routesim.routing import Plan
+from routesim.scratch import Scratch, lend
 
 THROTTLE, OVERSPEND, DOWNGRADE = 0, 1, 2  # indices into config.CAP_BEHAVIOURS
 
@@ -39,19 +40,29 @@ class RowPrices:
     weight: np.ndarray | None = None  # (N, K) the row's share of the enterprise's tasks (its industry's mix)
 
 
-def price_plan(plan: Plan, cost: np.ndarray, success: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n, K) expected cost and success per task of a plan, from the menu's (K, M) ``cost`` and ``success``."""
+def price_plan(plan: Plan, cost: np.ndarray, success: np.ndarray,
+               out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(n, K) expected cost and success per task of a plan, from the menu's (K, M) ``cost`` and ``success``.
+
+    ``out``: two (n, K) arrays to write them into (else they are new arrays).
+    """
     cells = plan.cells(cost.shape[1])
     if plan.model.shape[-1] == 1:  # one call per row: skip the reduction
         w, cells = plan.weight[..., 0], cells[..., 0]
-        row_cost, row_success = cost.take(cells), success.take(cells)
+        if out is None:
+            row_cost, row_success = cost.take(cells), success.take(cells)
+        else:  # mode="clip" writes into ``out`` directly (the cells are valid indices: nothing is clipped)
+            row_cost = cost.take(cells, out=out[0], mode="clip")
+            row_success = success.take(cells, out=out[1], mode="clip")
         row_cost *= w  # in place (the products are the same): no second (n, K) array
         row_success *= w
         return row_cost, row_success
     slot_cost, slot_success = cost.take(cells), success.take(cells)
     slot_cost *= plan.weight
     slot_success *= plan.weight
-    return slot_cost.sum(axis=-1), slot_success.sum(axis=-1)
+    if out is None:
+        return slot_cost.sum(axis=-1), slot_success.sum(axis=-1)
+    return slot_cost.sum(axis=-1, out=out[0]), slot_success.sum(axis=-1, out=out[1])
 
 
 def flagship_rows(flagship: np.ndarray, cost: np.ndarray, success: np.ndarray) -> RowPrices:
@@ -100,10 +111,11 @@ class UnitPrices:
 
 
 def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray, success_im: np.ndarray,
-                routers: np.ndarray, segment_weight: np.ndarray) -> UnitPrices:
+                routers: np.ndarray, segment_weight: np.ndarray, scratch: Scratch | None = None) -> UnitPrices:
     """Per-task prices from the (I, M) tables; the routers' rows start empty (filled from their plans).
 
     ``segment_weight`` (N, K) is each enterprise's mix of segments (the routers' rows keep theirs).
+    The rows are lent by ``scratch`` (valid until the next call with the same scratch).
     """
     has = flagship >= 0
     cell = industry * cost_im.shape[1] + np.maximum(flagship, 0)  # flat (industry, model) of the tables
@@ -114,8 +126,9 @@ def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray,
     position[members] = np.arange(len(members))
     shape = (len(members), segment_weight.shape[1])
     # uninitialised: every router's rows are filled from its group's plan (the groups partition the routers)
-    rows = RowPrices(np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool),
-                     weight=segment_weight.take(members, axis=0))
+    rows = RowPrices(lend(scratch, "rows.cost", shape), lend(scratch, "rows.success", shape),
+                     lend(scratch, "rows.calls", shape), lend(scratch, "rows.served", shape, bool),
+                     weight=segment_weight.take(members, axis=0, out=lend(scratch, "rows.weight", shape), mode="clip"))
     return UnitPrices(cost=flag_cost.copy(), success=flag_success.copy(), calls=has.astype(float),
                       flag_cost=flag_cost, flag_success=flag_success, routers=members, position=position, rows=rows)
 
@@ -127,12 +140,13 @@ def fill_router_rows(prices: UnitPrices, members: np.ndarray, plan: Plan, cost: 
     ``cost`` and ``success`` are the menu's (K, M) true cost and success per task.
     """
     rows, at = prices.rows, prices.rows_of(members)
-    row_cost, row_success = price_plan(plan, cost, success)
-    calls = plan.calls_per_task
-    if isinstance(at, slice):  # every router: the new arrays become the rows (no copy)
-        rows.cost, rows.success, rows.served = row_cost, row_success, plan.served
+    if isinstance(at, slice):  # every router: priced straight into the rows
+        row_cost, row_success = price_plan(plan, cost, success, out=(rows.cost, rows.success))
     else:
-        rows.cost[at], rows.success[at], rows.served[at] = row_cost, row_success, plan.served
+        row_cost, row_success = price_plan(plan, cost, success)
+        rows.cost[at], rows.success[at] = row_cost, row_success
+    rows.served[at] = plan.served
+    calls = plan.calls_per_task
     rows.calls[at] = calls  # a copy: ``calls`` may be a view of the plan's weights, which a downgrade zeroes
     segment_weight = rows.weight[at]
     prices.cost[members] = per_task(row_cost, segment_weight)
@@ -156,9 +170,14 @@ def demand(base_tasks: np.ndarray, growth: float, cost_per_success: np.ndarray, 
 
 
 def spike_multiple(hit: np.ndarray, size: np.ndarray, probability: float, alpha: float, cap: float) -> np.ndarray:
-    """(N,) usage-spike multiple: Pareto(alpha) capped at ``cap`` where ``hit`` < probability, else 1."""
-    multiple = np.minimum((1.0 - size) ** (-1.0 / alpha), cap)
-    return np.where(hit < probability, multiple, 1.0)
+    """(N,) usage-spike multiple: Pareto(alpha) capped at ``cap`` where ``hit`` < probability, else 1.
+
+    The power is taken for the spiking rows only (about one in a hundred).
+    """
+    multiple = np.ones(hit.shape)
+    spiking = np.flatnonzero(hit < probability)
+    multiple[spiking] = np.minimum((1.0 - size.take(spiking)) ** (-1.0 / alpha), cap)
+    return multiple
 
 
 @dataclass
@@ -289,17 +308,20 @@ def apply_caps(b: Budgets, bill: np.ndarray, demanded_bill: np.ndarray, behaviou
     # equal what it has paid up to rounding, and a rounding-sized remainder must not serve tasks)
     left = np.where(b.budget - b.paid > 1e-9 * b.budget, b.budget - b.paid, 0.0)
     limited = at_cap & (behaviour != OVERSPEND) & (bill > left)
-    served_share = np.where(limited, np.divide(left, bill, out=np.zeros_like(bill), where=bill > 0), 1.0)
+    served_share = np.ones(bill.shape)  # what the budget has left, of the bill, for those it limits
+    held = np.flatnonzero(limited)
+    held_bill = bill.take(held)
+    served_share[held] = np.divide(left.take(held), held_bill, out=np.zeros_like(held_bill), where=held_bill > 0)
     paid = np.where(limited, left, bill)
     # only what is paid beyond the budget: exactly 0 for an enterprise held to what it has left
     overspend = np.where(limited, 0.0, np.maximum(np.minimum(paid, b.paid + paid - b.budget), 0.0))
     rate = b.plan / np.maximum(b.length, 1)
     runaway = active & (paid > runaway_multiple * rate)
-    b.paid = b.paid + paid
-    b.demanded = b.demanded + demanded_bill * active
-    b.months = b.months + active
-    b.run_rate = np.where(active, demanded_bill / spikes, b.run_rate)
-    b.at_cap = b.at_cap | at_cap
+    b.paid += paid
+    b.demanded += demanded_bill * active
+    b.months += active
+    np.copyto(b.run_rate, demanded_bill / spikes, where=active)
+    b.at_cap |= at_cap
     return CapOutcome(served_share=served_share, cap_hit=cap_hit, at_cap=at_cap, overspend_usd=overspend,
                       runaway=runaway, paid=paid)
 
@@ -318,20 +340,24 @@ class Settled:
 
 def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tasks: np.ndarray, weight: np.ndarray,
            industry: np.ndarray, requirement: np.ndarray, flagship: np.ndarray, success: np.ndarray,
-           industry_weight: np.ndarray, on_plan: np.ndarray) -> Settled:
+           industry_weight: np.ndarray, on_plan: np.ndarray, scratch: Scratch | None = None) -> Settled:
     """Spread each enterprise's served tasks (N,) over segments and models, and count what they achieve.
 
     ``on_plan`` (N,) marks the enterprises billed by their plans (routers); the others send
     every segment to their everyday model. ``success`` is the menu's (K, M) success and
-    ``industry_weight`` (I, K) each industry's mix of segments.
+    ``industry_weight`` (I, K) each industry's mix of segments. ``scratch`` lends the (routers
+    x segments) working arrays.
     """
     n_seg, n_mod = success.shape
     real = weight * served_tasks  # (N,) real tasks served
     router_cells = np.zeros((n_seg, n_mod))
     routers, rows = prices.routers, prices.rows
-    row_tasks = real.take(routers)[:, None] * rows.weight  # (R, K), aligned with rows
+    shape = rows.weight.shape
+    # (R, K), aligned with rows
+    row_tasks = np.multiply(real.take(routers)[:, None], rows.weight, out=lend(scratch, "settle.row_tasks", shape))
     ok = rows.served
-    below_requirement = rows.success < requirement.take(routers)[:, None]
+    below_requirement = np.less(rows.success, requirement.take(routers)[:, None],
+                                out=lend(scratch, "settle.below_requirement", shape, bool))
     if ok.all():  # every row has a model (the usual case): no masks. The sum of a contiguous
         # array is the same pairwise sum as that of its masked (flattened) copy
         served, unserved = row_tasks.sum(), 0.0
@@ -368,21 +394,26 @@ def share_below(success: np.ndarray, industry_weight: np.ndarray, industry: np.n
     model's keys, which this replaces, gave the same count except for a requirement of ~0 with
     a success of ~1 on the model before, rounded to the same key: a negative count.)
     It is counted segment by segment (K passes over n values, 3x faster than the binary search).
+    The tables are built for the U models in use only (a handful of everyday models of 74).
     """
     n_ind, n_seg = industry_weight.shape
-    n_mod = success.shape[1]
-    order = np.argsort(success.T, axis=1, kind="stable")  # (M, K) segments by success, per model
-    sorted_success = np.take_along_axis(success.T, order, axis=1)  # (M, K)
-    weights = industry_weight[:, order]  # (I, M, K) each industry's weight of those segments
-    cum = np.concatenate([np.zeros((n_ind, n_mod, 1)), np.cumsum(weights, axis=2)], axis=2)  # (I, M, K + 1)
-    keys = np.arange(n_mod)[:, None] + np.minimum(sorted_success, np.nextafter(1.0, 0.0))  # (M, K), rising
+    used = np.flatnonzero(np.bincount(model, minlength=success.shape[1]))  # (U,) the models in use
+    position = np.zeros(success.shape[1], dtype=np.int64)
+    position[used] = np.arange(len(used))
+    at = position.take(model)  # (n,) each enterprise's model among ``used``
+    used_success = success.T.take(used, axis=0)  # (U, K)
+    order = np.argsort(used_success, axis=1, kind="stable")  # (U, K) segments by success, per model
+    sorted_success = np.take_along_axis(used_success, order, axis=1)  # (U, K)
+    weights = industry_weight[:, order]  # (I, U, K) each industry's weight of those segments
+    cum = np.concatenate([np.zeros((n_ind, len(used), 1)), np.cumsum(weights, axis=2)], axis=2)  # (I, U, K + 1)
+    keys = used[:, None] + np.minimum(sorted_success, np.nextafter(1.0, 0.0))  # (U, K), rising; model's own index
     query = model + np.clip(requirement, 0.0, np.nextafter(1.0, 0.0))
     count = np.zeros(len(model), dtype=np.int64)
     is_below = np.empty(len(model), dtype=bool)
-    for column in np.ascontiguousarray(keys.T):  # (M,) every model's k-th key
-        np.less(column.take(model), query, out=is_below)
+    for column in np.ascontiguousarray(keys.T):  # (U,) every used model's k-th key
+        np.less(column.take(at), query, out=is_below)
         count += is_below
-    return cum.reshape(-1).take((industry * n_mod + model) * (n_seg + 1) + count)
+    return cum.reshape(-1).take((industry * len(used) + at) * (n_seg + 1) + count)
 
 
 def menu_cells(plan: Plan, n_mod: int, row_tasks: np.ndarray) -> np.ndarray:

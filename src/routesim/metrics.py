@@ -132,7 +132,9 @@ def build_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     # the 12 months to this one (a share of firms, as surveys ask it)
     ent["switched_past_year_share"] = _ratio(ent["switched_past_year"], active)
 
-    market = pd.DataFrame([market_row(model, t) for t in range(n_t)])
+    # the rows reported as the months were collected (the same function of the same record)
+    rows = rec.market if len(rec.market) == n_t else [market_row(model, t) for t in range(n_t)]
+    market = pd.DataFrame(rows)
     market.insert(0, "month", months)
 
     tables = {"providers": providers, "models": models, "tiers": tiers, "enterprises": ent,
@@ -218,10 +220,12 @@ def check_invariants(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, obj
            f"max relative gap {gap.max(initial=0):.3g} between tasks demanded and served + unmet")
 
     worst = 0.0
+    pairs = (("usage_share", "calls"), ("spend_share", "revenue_usd"), ("token_share", "tokens"))
     for frame in (prov, tables["tiers"]):
-        for col, base in (("usage_share", "calls"), ("spend_share", "revenue_usd"), ("token_share", "tokens")):
-            sums = frame.groupby("month")[col].sum()
-            totals = frame.groupby("month")[base].sum()
+        # one grouping for every column (each column's sums are those of its own groupby)
+        by_month = frame.groupby("month")[[c for pair in pairs for c in pair]].sum()
+        for col, base in pairs:
+            sums, totals = by_month[col], by_month[base]
             dev = np.abs(sums[totals > 0] - 1.0)
             worst = max(worst, float(dev.max()) if len(dev) else 0.0)
     record("shares_sum_to_one", worst <= 1e-9, f"max |sum of shares - 1| = {worst:.3g}")

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from routesim.scratch import Scratch, lend
+
 NO_MODEL = -1
 # above this many steps in a group (see SearchIndex), the cheapest-acceptable search is a binary
 # search rather than a count of the steps level by level (~2x slower at 9 steps, faster at ~30)
@@ -60,7 +62,11 @@ class SearchIndex:
     the running maximum of their perceived success is taken (ineligible models count as
     cost +inf, success -1). Its steps are the positions where it rises (the first position
     is always one): the cheapest model reaching a requirement r is the model at the first
-    step whose value is >= r, i.e. step number j = (the number of step values < r).
+    step whose value is >= r, i.e. step number j = (the number of step values < r). A group
+    without an eligible model has one step, of value -1 and model ``NO_MODEL``.
+
+    Only the models that some class may use are sorted (a month offers about a third of the
+    catalogue): the others would sort last in every group and never raise its maximum.
 
     Per-group tables are laid out (classes, segments): a router's K groups are one row of
     them, so reading them for n routers is a take of n rows (``take(router_class, axis=0)``),
@@ -68,7 +74,7 @@ class SearchIndex:
     """
 
     step_value: np.ndarray  # (S, C, K) value of each group's s-th step; +inf past its last step
-    step_model: np.ndarray  # (G * S,) model at the group's s-th step (g * S + s)
+    step_model: np.ndarray  # (G * S,) model at the group's s-th step (g * S + s); NO_MODEL if none is eligible
     best: np.ndarray  # (C, K) the best perceived success in the group (-1: no eligible model)
     # only when S > LINEAR_SEARCH_STEPS: every group's steps as complex keys (group + 1j value,
     # ordered lexicographically by NumPy) and their flat (g * S + s) positions, for a binary search
@@ -78,10 +84,15 @@ class SearchIndex:
     @staticmethod
     def build(perceived_cost: np.ndarray, perceived_success: np.ndarray, eligible: np.ndarray) -> SearchIndex:
         """The index of (C, K, M) perceived cost and success, (C, M) eligibility."""
-        n_classes, n_seg, n_mod = perceived_cost.shape
-        cost = np.where(eligible[:, None, :], perceived_cost, np.inf).reshape(-1, n_mod)
-        success = np.where(eligible[:, None, :], perceived_success, -1.0).reshape(-1, n_mod)
-        order = np.argsort(cost, axis=1, kind="stable")  # (G, M)
+        n_classes, n_seg = perceived_cost.shape[:2]
+        offered = np.flatnonzero(eligible.any(axis=0))  # models some class may use, ascending
+        if not len(offered):  # nothing on offer: every group has no eligible model
+            offered = np.arange(1)
+        n_mod = len(offered)
+        usable = eligible.take(offered, axis=1)[:, None, :]
+        cost = np.where(usable, perceived_cost.take(offered, axis=2), np.inf).reshape(-1, n_mod)
+        success = np.where(usable, perceived_success.take(offered, axis=2), -1.0).reshape(-1, n_mod)
+        order = np.argsort(cost, axis=1, kind="stable")  # (G, offered models) positions among ``offered``
         n_groups = len(order)
         # flat indices (g x M + position) throughout: cheaper than 2-d fancy indexing on these small arrays
         running_max = np.maximum.accumulate(success.take(order + (np.arange(n_groups) * n_mod)[:, None]), 1)
@@ -94,14 +105,24 @@ class SearchIndex:
         value = running_max.take(at)
         step_value = np.full((n_steps, n_groups), np.inf)
         step_value[step, group] = value
+        best = running_max[:, -1]
         step_model = np.zeros(n_groups * n_steps, dtype=order.dtype)
-        step_model[group * n_steps + step] = order.take(at)
+        step_model[group * n_steps + step] = offered.take(order.take(at))
+        step_model[np.flatnonzero(best < 0.0) * n_steps] = NO_MODEL  # no eligible model (step 0 is its only step)
         index = SearchIndex(step_value=step_value.reshape(n_steps, n_classes, n_seg), step_model=step_model,
-                            best=running_max[:, -1].reshape(n_classes, n_seg))
+                            best=best.reshape(n_classes, n_seg))
         if n_steps > LINEAR_SEARCH_STEPS:
             key = group + 1j * value
             index = dataclasses.replace(index, step_key=key, step_at=group * n_steps + step)
         return index
+
+    def cheapest_eligible(self, router_class: np.ndarray) -> np.ndarray:
+        """(n, K) the cheapest eligible model of each row's groups (``NO_MODEL`` where none is): their step 0.
+
+        What :meth:`cheapest` gives for a target of 0 (a requirement any model meets).
+        """
+        n_steps, n_classes, n_seg = self.step_value.shape
+        return self.step_model.reshape(n_classes, n_seg, n_steps)[:, :, 0].take(router_class, axis=0)
 
     def cheapest(self, router_class: np.ndarray, target: np.ndarray) -> np.ndarray:
         """(n, K) the model at the first step of each row's group whose value is >= ``target`` (n, K).
@@ -145,6 +166,8 @@ class RouteRequest:
     # (n, K) the requirement a learned router applies, see learned_requirement()
     learned_requirement: np.ndarray | None = None
     params: RouterParams = RouterParams()
+    # lends the policies their working arrays (None: fresh arrays); shared by every subset
+    scratch: Scratch | None = None
 
     @functools.cached_property
     def search_index(self) -> SearchIndex:
@@ -161,7 +184,10 @@ class RouteRequest:
         return np.ascontiguousarray(self.perceived_success.transpose(0, 2, 1)).reshape(n_classes * n_mod, n_seg)
 
     def subset(self, mask: np.ndarray) -> RouteRequest:
-        """The same month for the enterprises in ``mask`` (a boolean mask or indices) only."""
+        """The same month for the enterprises in ``mask`` (a boolean mask or indices) only.
+
+        With a scratch, its learned requirement is lent (valid until the next subset is made).
+        """
         sub = self._subset(mask)
         for shared in ("search_index", "success_by_model"):  # the month's, whoever routes
             if shared in self.__dict__:
@@ -171,14 +197,16 @@ class RouteRequest:
     def _subset(self, mask: np.ndarray) -> RouteRequest:
         rows = np.flatnonzero(mask) if mask.dtype == bool else mask  # takes of rows: faster than fancy indexing
         learned = self.learned_requirement
+        if learned is not None:  # mode="clip" takes into the lent array directly (nothing is clipped)
+            lent = lend(self.scratch, "subset.learned", (len(rows), learned.shape[1]))
+            learned = learned.take(rows, axis=0, out=lent, mode="clip")
         return RouteRequest(
             cost=self.cost, success=self.success, perceived_cost=self.perceived_cost,
             perceived_success=self.perceived_success, eligible=self.eligible,
             easy=self.easy, model_provider=self.model_provider, router_class=self.router_class.take(rows),
             requirement=self.requirement.take(rows), flagship=self.flagship.take(rows),
             preferred=self.preferred.take(rows),
-            learned_requirement=None if learned is None else learned.take(rows, axis=0),
-            params=self.params)
+            learned_requirement=learned, params=self.params, scratch=self.scratch)
 
 
 @dataclass(frozen=True)
@@ -271,14 +299,14 @@ def one_hot(choice: np.ndarray) -> Plan:
 def cheapest_acceptable(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
     """(n, K) cheapest eligible model whose perceived success meets ``requirement`` (n, K).
 
-    Where none meets it, the cheapest of the most successful; -1 where none is eligible.
+    Where none meets it, the cheapest of the most successful; -1 where none is eligible (the
+    index's model for a group without one).
     """
     index = req.search_index
-    best = index.best.take(req.router_class, axis=0)  # (n, K)
-    none = best < 0.0  # no eligible model
-    choice = index.cheapest(req.router_class, np.minimum(requirement, best, out=best))  # best is not needed after
-    choice[none] = NO_MODEL
-    return choice
+    shape = (len(req.router_class), index.best.shape[1])
+    # (n, K) (mode="clip" takes into the lent array directly; the classes are valid: nothing is clipped)
+    best = index.best.take(req.router_class, axis=0, out=lend(req.scratch, "acceptable.best", shape), mode="clip")
+    return index.cheapest(req.router_class, np.minimum(requirement, best, out=best))
 
 
 def _flagship_choice(req: RouteRequest) -> np.ndarray:
@@ -292,10 +320,13 @@ def capped(req: RouteRequest, requirement: np.ndarray) -> np.ndarray:
     where its everyday model falls short of that, at least as good as the everyday model
     (routers are judged against the model they replace: RouteLLM's "95% of GPT-4's quality").
     So a router never buys a dearer model than the everyday one to lift quality above it.
+    With a scratch the result is lent (valid until the next call).
     """
     has = req.flagship >= 0
-    n_mod = req.perceived_success.shape[-1]
-    flag_success = req.success_by_model.take(req.router_class * n_mod + np.maximum(req.flagship, 0), axis=0)
+    n_classes, n_seg, n_mod = req.perceived_success.shape
+    # mode="clip" takes into the lent array directly (the rows are valid: nothing is clipped)
+    flag_success = req.success_by_model.take(req.router_class * n_mod + np.maximum(req.flagship, 0), axis=0,
+                                             out=lend(req.scratch, "capped", (len(has), n_seg)), mode="clip")
     capped = np.minimum(requirement, flag_success, out=flag_success)
     np.copyto(capped, requirement, where=~has[:, None])  # no everyday model: the requirement as it is
     return capped

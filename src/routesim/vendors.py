@@ -43,9 +43,15 @@ def everyday_models(cost: np.ndarray, success: np.ndarray, usable: np.ndarray, m
     ``usable`` (G, M) marks the models on offer, flagship-eligible and allowed to the group.
     A lab's candidates are all its usable models (``frontier_first``: its usable frontier
     models, or all its usable models if it has none). The highest utility wins; ties go to the
-    cheaper, then the first.
+    cheaper, then the first. Only the models some group may use are compared (a month offers
+    about a third of the catalogue; the others are nobody's candidates).
     """
     n_groups = cost.shape[0]
+    offered = np.flatnonzero(usable.any(axis=0))  # ascending: a first candidate stays the first
+    if not len(offered):  # nothing usable: one column that is nobody's candidate
+        offered = np.arange(1)
+    cost, success, usable = cost.take(offered, axis=1), success.take(offered, axis=1), usable.take(offered, axis=1)
+    model_provider, model_tier = model_provider.take(offered), model_tier.take(offered)
     utility = quality_weight * success - price_weight * np.log(np.where(usable, cost, 1.0))
     mine = model_provider[None, :] == np.arange(n_providers)[:, None]  # (P, M)
     candidate = usable[:, None, :] & mine[None, :, :]  # (G, P, M)
@@ -58,7 +64,7 @@ def everyday_models(cost: np.ndarray, success: np.ndarray, usable: np.ndarray, m
     tied = candidate & (score == best)
     cheapest = np.where(tied, cost[:, None, :], np.inf).min(axis=2, keepdims=True)
     pick = tied & (cost[:, None, :] == cheapest)
-    everyday = np.where(candidate.any(axis=2), pick.argmax(axis=2), -1)
+    everyday = np.where(candidate.any(axis=2), offered.take(pick.argmax(axis=2)), -1)
     value = np.where(everyday >= 0, best[..., 0], -np.inf)
     assert value.shape == (n_groups, n_providers)
     return everyday, value
