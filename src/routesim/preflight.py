@@ -286,14 +286,17 @@ def check_scale(cfg: Config) -> None:
 # at 20k, 100k and 1M enterprises, 8 and 32 segments, the learned, cascade and logit routers,
 # with and without the enterprise panel, 6 to 204 months; refitted to the world model (74
 # models, 9 or 24 segments, a wider enterprise panel) at the four runs of the slow test:
-# measured 296, 253, 446 and 1499 MB, estimated 1.20, 1.40, 1.20 and 1.10 x those;
+# measured 296, 253, 446 and 1499 MB, estimated 1.20, 1.40, 1.20 and 1.10 x those; after the
+# 2026-11-30 refit and the speed3 buffers the first run measured 309-359 MB (a fresh CI venv,
+# two test workers), so the per-enterprise term went from 800 to 1400 bytes: estimated
+# 416, 384, 551 and 1674 MB against 309-359, 255-273, 412-429 and 1433-1448 measured;
 # benchmarks/bench_engine.py prints it beside the measured peak and a slow test checks
 # measured <= estimate <= 2 x measured. Terms: the interpreter and libraries; per enterprise
 # (Mesa agents, population and trait arrays); per enterprise-segment (plans, noise, rows); per
 # enterprise-segment-model (the policies' working arrays: logit keeps a full (N, K, M) plan,
 # as if every enterprise routed); per enterprise-month of panel.
 BASE_BYTES = 160e6
-PER_ENTERPRISE = 800.0
+PER_ENTERPRISE = 1400.0
 PER_ENTERPRISE_SEGMENT = 110.0
 PER_ENTERPRISE_SEGMENT_MODEL = {"logit": 16.0, "cascade": 1.0, "other": 0.25}
 PER_PANEL_ROW = 330.0
