@@ -225,7 +225,7 @@ def forecast(base: np.ndarray, base_month: np.ndarray, start: int, length: np.nd
 
 
 def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, first_length: np.ndarray,
-                 period: int, log_growth: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
+                 period: int, log_growth: np.ndarray, log_ratio: np.ndarray, at_round: bool = True) -> np.ndarray:
     """Open a new budget period for the enterprises ``due`` (N,) this month; returns who closed one.
 
     An enterprise with a closed period forecasts from its current run-rate (last month's bill
@@ -233,7 +233,9 @@ def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, fi
     and tokens per task; one opening its first period (entry, or the first month) from ``first_bill`` (this
     month's work at its everyday model) over ``first_length`` months. What the forecast cannot
     see (price and model changes during the year, spikes, routing, its own growth) makes
-    the year's bill differ from it. The budget is forecast x exp(``log_ratio``).
+    the year's bill differ from it. The budget is forecast x exp(``log_ratio``). Without
+    ``at_round`` (rolling budgets) the forecast is skipped: :func:`reforecast` sets the budget
+    in the period's first month.
     """
     closing = due & (b.months > 0)
     first = due & ~closing
@@ -243,8 +245,9 @@ def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, fi
     length = np.where(first[rows], first_length[rows], period)
     b.length[rows] = length
     b.log_ratio[rows] = log_ratio[rows]
-    b.budget[rows] = forecast(b.base[rows], b.base_month[rows], t, length, log_growth) * np.exp(log_ratio[rows])
-    b.plan[rows] = b.budget[rows]
+    if at_round:
+        b.budget[rows] = forecast(b.base[rows], b.base_month[rows], t, length, log_growth) * np.exp(log_ratio[rows])
+        b.plan[rows] = b.budget[rows]
     b.next_round[rows] = t + length
     b.paid[rows] = b.demanded[rows] = b.months[rows] = 0.0
     b.at_cap[rows] = False

@@ -496,7 +496,8 @@ class MarketModel(mesa.Model):
         first_length = np.where(t == 0, np.where(offset > 0, offset, period), period)
         over_before, budget_before, demanded_before = b.at_cap.copy(), b.budget.copy(), b.demanded.copy()
         first_bill = self.population.base_tasks * self.growth[t] * flag_cost  # this month's work at its everyday model
-        closed = billing.budget_round(b, due, t, first_bill, first_length, period, self.log_bill_trend, log_ratio)
+        closed = billing.budget_round(b, due, t, first_bill, first_length, period, self.log_bill_trend, log_ratio,
+                                      at_round=self.cfg.budget.forecast == "at_round")
         over = closed & over_before
         spent, budget = demanded_before[over], budget_before[over]
         excess = np.divide(spent, budget, out=np.ones_like(spent), where=budget > 0) - 1.0
