@@ -100,7 +100,6 @@ class Reference:
         self.next_round = [-1] * n
         self.log_ratio = [0.0] * n
         self.budget_plan = [0.0] * n
-        self.last_everyday = [-1] * n  # everyday model last month billed (replan budgets)
         self.last_switch = [-10**6] * n
         self.base = [0.0] * n
         self.base_month = [0.0] * n
@@ -453,12 +452,7 @@ class Reference:
                         self.next_round[e] = t + length
                         self.paid[e] = self.demanded[e] = self.months_in[e] = 0.0
                         self.at_cap[e] = False
-                    # a move to another everyday model since last month is re-planned (replan budgets)
-                    replan = cfg.budget.forecast == "replan" and 0 <= self.last_everyday[e] != flag
-                    if cfg.budget.forecast == "replan" and active[e]:
-                        self.last_everyday[e] = flag
-                    rolling = cfg.budget.forecast != "at_round"
-                    if rolling and active[e] and self.next_round[e] > t and not self.at_cap[e]:
+                    if cfg.budget.forecast == "rolling" and active[e] and self.next_round[e] > t and not self.at_cap[e]:
                         # the year's bill as projected now: demanded so far, this month, the rest at its run-rate;
                         # set in the period's first month, then only revised up
                         last = len(self.log_trend) - 1
@@ -467,7 +461,7 @@ class Reference:
                             ahead += math.exp(self.log_trend[min(t + 1 + j, last)] - self.log_trend[t])
                         rest = bill / spike * ahead
                         projected = (self.demanded[e] + bill + rest) * math.exp(self.log_ratio[e])
-                        if self.months_in[e] == 0 or replan:
+                        if self.months_in[e] == 0:
                             self.budget[e] = self.budget_plan[e] = projected
                         else:
                             self.budget[e] = max(self.budget[e], projected)

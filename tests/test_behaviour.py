@@ -226,7 +226,7 @@ def test_everyday_from_names_its_choices():
 
 
 @pytest.mark.parametrize(("override", "message"), [
-    ("budget.forecast=yearly", "budget.forecast.*replan, rolling, at_round"),
+    ("budget.forecast=yearly", "budget.forecast.*rolling, at_round"),
     ("switching.vendor_constants=fitted", "switching.vendor_constants.*none, inverted"),
 ])
 def test_budget_and_vendor_rules_name_their_choices(override, message):

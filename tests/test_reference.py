@@ -35,7 +35,6 @@ CASES = {
     "tiny-budgets": [*TINY, *BUDGETS, "adoption.cap_hit_push=0.3"],
     "tiny-budgets-no_routing": [*TINY, *BUDGETS, "scenario=no_routing"],
     "tiny-budgets-at_round": [*TINY, *BUDGETS, "budget.forecast=at_round", "adoption.cap_hit_push=0.3"],
-    "tiny-budgets-rolling": [*TINY, *BUDGETS, "budget.forecast=rolling", "adoption.cap_hit_push=0.3"],
     "tiny-access": [*TINY, "access.overseas_risk_premium=0.5", "access.overseas_quality_discount=0.5",
                     "access.ban_start=2024-09", "access.ban_share=0.5"],
     "tiny-price-war": [*TINY, "scenario=price_war", "pricing.start=2024-06", "pricing.cooldown_months=3",

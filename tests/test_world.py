@@ -182,37 +182,6 @@ def test_a_rolling_budget_is_set_in_the_first_month_then_only_revised_up_and_fro
     assert hit_capped == 9 and capped[10] == capped[9] == pytest.approx(9.6)
 
 
-def test_a_replanned_budget_follows_a_move_to_another_model_but_keeps_other_savings_as_headroom():
-    """replan: the month the work moves to another everyday model, the budget (and plan) is reset
-    to the projection, down as well as up; a falling bill on the same model stays headroom."""
-    from routesim.billing import apply_caps, reforecast
-
-    flat = np.zeros(40)
-    throttle = np.array([0])
-
-    def year(bills, moved_at=None):
-        b, on, one = _budgets(), np.array([True]), np.ones(1)
-        budgets, plans = [], []
-        for t, bill in enumerate(bills):
-            reforecast(b, np.array([bill]), one, t, on, flat, replan=np.array([t == moved_at]))
-            budgets.append(b.budget[0])
-            plans.append(b.plan[0])
-            apply_caps(b, np.array([bill]), np.array([bill]), throttle, 3.0, on, one)
-        return np.array(budgets), np.array(plans)
-
-    bills = [1.0] * 6 + [0.5] * 6
-    kept, _ = year(bills)  # a cheaper bill on the same model: no move, the saving is headroom
-    np.testing.assert_allclose(kept, 9.6)
-    moved, plans = year(bills, moved_at=6)  # the same fall at a move to a cheaper model: re-planned
-    assert moved[6] == pytest.approx(0.8 * (6 + 0.5 * 6)) and moved[5] == pytest.approx(9.6)
-    assert plans[6] == pytest.approx(moved[6])  # runaways measured against the new plan
-    np.testing.assert_allclose(moved[6:], moved[6])  # then only revised up again, as rolling
-    dearer, _ = year([1.0] * 6 + [2.0] * 6, moved_at=6)  # a move to a dearer model: up, as rolling
-    assert dearer[6] == pytest.approx(0.8 * (6 + 2 * 6))
-    capped, _ = year([1.0] * 10 + [0.2] * 2, moved_at=10)  # hit in month 9: frozen, a later move is not re-planned
-    assert capped[10] == pytest.approx(9.6)
-
-
 def test_vendor_constants_reproduce_the_shares_they_are_inverted_from():
     from routesim.vendors import vendor_constants
 

@@ -255,7 +255,7 @@ def budget_round(b: Budgets, due: np.ndarray, t: int, first_bill: np.ndarray, fi
 
 
 def reforecast(b: Budgets, demanded_bill: np.ndarray, spikes: np.ndarray, t: int, active: np.ndarray,
-               log_growth: np.ndarray, replan: np.ndarray | None = None) -> None:
+               log_growth: np.ndarray) -> None:
     """Rolling budgets: revise this year's budget up to the year's projected bill x exp(its drawn ratio).
 
     The projection is what the year has demanded so far, this month's ``demanded_bill``, and
@@ -266,8 +266,6 @@ def reforecast(b: Budgets, demanded_bill: np.ndarray, spikes: np.ndarray, t: int
     becomes visible; one that falls, from routing or price cuts, leaves headroom), and not
     at all once the cap is hit (an overrun stays an overrun). The budget years' overrun share
     then follows the drawn ratio where bills only grow and is lower where they fall.
-    ``replan`` (N,) bool marks the enterprises whose work moved to another everyday model this
-    month: their budget (and plan) is set to the projection as in a first month, up or down.
     Enterprises without an open period (not buying yet) are left as they are.
     """
     rows = np.flatnonzero(active & (b.next_round > t) & ~b.at_cap)
@@ -277,8 +275,6 @@ def reforecast(b: Budgets, demanded_bill: np.ndarray, spikes: np.ndarray, t: int
     rest = demanded_bill[rows] / spikes[rows] * ahead[b.next_round[rows] - t - 1]
     projected = (b.demanded[rows] + demanded_bill[rows] + rest) * np.exp(b.log_ratio[rows])
     first = b.months[rows] == 0
-    if replan is not None:
-        first |= replan[rows]
     b.budget[rows] = np.where(first, projected, np.maximum(b.budget[rows], projected))
     b.plan[rows[first]] = projected[first]
 

@@ -579,7 +579,7 @@ class DemandConfig:
 
 
 CAP_BEHAVIOURS: tuple[str, ...] = ("throttle", "overspend", "downgrade")
-BUDGET_FORECASTS: tuple[str, ...] = ("replan", "rolling", "at_round")
+BUDGET_FORECASTS: tuple[str, ...] = ("rolling", "at_round")
 
 
 @dataclass
@@ -591,18 +591,15 @@ class BudgetConfig:
     the calendar). Its budget is forecast x exp(b), b drawn per enterprise-year at the round
     from N(``log_budget_to_forecast_mean``, ``log_budget_to_forecast_sd``): how far budgets
     fall short of (b < 0) or exceed what the firm expects to spend. ``forecast`` says of
-    what: ``rolling``, the year's bill as projected (demanded so far, then this
+    what: ``rolling`` (default), the year's bill as projected (demanded so far, then this
     month's run-rate grown at the market's trend), set so in the period's first month and
     afterwards only revised up, never once the cap is hit: a growing bill (volume, dearer
     models) is budgeted as it becomes visible, a falling one (routing, price cuts) leaves
-    headroom; ``replan`` (default), rolling, and also set to the projection (up or down) in a
-    month the enterprise's work moves to another everyday model (a new model of its lab, or
-    another vendor's): a migration is a planned change, budgeted at the model moved to, while
-    routing's savings and price cuts on the model it runs stay headroom; ``at_round``, the bill
-    forecast at the round (last month's run-rate grown at the trend) and never revised, so
-    every change of price, model or routing within the year adds to the overrun. The cap is
-    hit in the month its spend so far this year would pass the budget (an overrun episode, at
-    most one a year); from then to the next round it is at its cap and throttles (serves
+    headroom; ``at_round``, the bill forecast at the round (last month's run-rate grown at the
+    trend) and never revised, so every change of price, model or routing within the year adds
+    to the overrun. The cap
+    is hit in the month its spend so far this year would pass the budget (an overrun episode,
+    at most one a year); from then to the next round it is at its cap and throttles (serves
     only what the budget has left, then nothing: a hard limit), overspends (pays, counted as
     overspend), or downgrades (routers move every segment to the cheapest eligible model for
     the rest of the year, then throttle if still over; non-routers throttle). A month's bill
@@ -611,10 +608,9 @@ class BudgetConfig:
     """
 
     enabled: bool = False
-    # what the budget is a ratio of: the year's bill as projected each month (rolling; replan
-    # also revises it down at a move to another everyday model) or the forecast made at the
-    # round (at_round)
-    forecast: str = "replan"
+    # what the budget is a ratio of: the year's bill as projected each month (rolling) or the
+    # forecast made at the round (at_round)
+    forecast: str = "rolling"
     log_budget_to_forecast_mean: float = 0.0
     log_budget_to_forecast_sd: float = 0.0
     behaviour_shares: dict[str, float] = field(default_factory=dict)  # behaviour -> share

@@ -187,7 +187,6 @@ class MarketModel(mesa.Model):
         # what a successful task cost it last month (a vendor switch carries the reference over)
         self.reference_cost = np.full(n, np.nan)
         self.last_cost_per_success = np.full(n, np.nan)
-        self.last_everyday = np.full(n, -1, dtype=np.int64)  # (N,) everyday model last month billed (replan budgets)
         self.switched = np.zeros(n, dtype=bool)  # changed vendor this month
         self.last_switch = np.full(n, -10**6, dtype=np.int64)  # month of the last vendor switch
         self.vendor_constant: np.ndarray | None = None  # (P,) labs' logit constants, set in the first month
@@ -527,12 +526,8 @@ class MarketModel(mesa.Model):
         if cfg.budget.enabled:
             b = self.budgets
             closed = self._budget_round(t, prices.flag_cost, log_ratio)
-            if cfg.budget.forecast != "at_round":
-                replan = None
-                if cfg.budget.forecast == "replan":  # a move to another everyday model is re-planned
-                    replan = (req.flagship != self.last_everyday) & (self.last_everyday >= 0)
-                    np.copyto(self.last_everyday, req.flagship, where=self.active)
-                billing.reforecast(b, bill, spikes, t, self.active, self.log_bill_trend, replan)
+            if cfg.budget.forecast == "rolling":
+                billing.reforecast(b, bill, spikes, t, self.active, self.log_bill_trend)
             # downgrading is a router's budget fallback; other would-be downgraders throttle
             downgraded = billing.over_budget(b, bill) & self.downgrades & routers
             demanded_bill = bill
