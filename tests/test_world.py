@@ -44,7 +44,12 @@ def test_totals_do_not_depend_on_the_number_of_agents_quick():
 
 @pytest.mark.slow
 def test_totals_at_2000_and_50000_agents_agree_within_5_percent_and_shares_within_2_points():
-    small, small_shares = totals(2000, range(5))
+    """20 seeds at 2,000 agents against 5 at 50,000: the mean of 5 seeds at 2,000 agents has a
+    relative sd of ~3% for Anthropic's and ~4% for Google's 2025 revenue, so 5 seeds there
+    cannot resolve a 5% tolerance (changed from 5 seeds after the 2026-11-30 refit failed it at
+    5.2% and 5.6% with seeds 0-4; over 30 seeds Google's revenue is ~4% lower at 2,000 agents,
+    a small-sample bias still open, and Anthropic's within 1%)."""
+    small, small_shares = totals(2000, range(20))
     large, large_shares = totals(50_000, range(5))
     big = ["total", "tasks", "openai", "anthropic", "google"]
     np.testing.assert_allclose(small[big], large[big], rtol=0.05)
