@@ -357,25 +357,33 @@ class MarketModel(mesa.Model):
             np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
             cfg.switching.quality_weight, cfg.switching.price_weight,
             frontier_first=cfg.switching.everyday_from == "frontier_first")
+        access = self.overseas_access(t)
+        group = self.group(t, access)
         if cfg.switching.vendor_constants == "inverted":
             if self.vendor_constant is None:  # first month: the initial shares are choices at its offers
-                self.vendor_constant = self._vendor_constants(t, utility)
+                self.vendor_constant = self._vendor_constants(group, utility)
             utility = utility + self.vendor_constant
         return Month(t=t, menu=menu, everyday=everyday, vendor_utility=utility, perceived_cost=seen_cost,
-                     perceived_success=seen_success, price_factor=factor, access=self.overseas_access(t),
-                     group=self.group(t))
+                     perceived_success=seen_success, price_factor=factor, access=access, group=group)
 
-    def _vendor_constants(self, t: int, utility: np.ndarray) -> np.ndarray:
-        """(P,) the labs' logit constants that make month ``t``'s choices the initial vendor shares."""
-        group_weight = np.bincount(self.group(t), weights=self.weight, minlength=utility.shape[0])
+    def _vendor_constants(self, group: np.ndarray, utility: np.ndarray) -> np.ndarray:
+        """(P,) the labs' logit constants that make the month's choices the initial vendor shares.
+
+        ``group`` (N,) is each enterprise's group that month (:meth:`group`).
+        """
+        group_weight = np.bincount(group, weights=self.weight, minlength=utility.shape[0])
         shares = np.zeros(self.catalog.n_providers)
         for name, w in self.cfg.population.preferred_vendor_weights.items():
             shares[self.catalog.provider_ids.index(name)] = w
         return vendor_constants(utility, group_weight, shares)
 
-    def group(self, t: int) -> np.ndarray:
-        """(N,) each enterprise's group in month ``t``: overseas access x industry."""
-        return self.overseas_access(t) * len(self.workload.industry_ids) + self.population.industry
+    def group(self, t: int, access: np.ndarray | None = None) -> np.ndarray:
+        """(N,) each enterprise's group in month ``t``: overseas access x industry.
+
+        ``access``: that month's :meth:`overseas_access`, if already at hand.
+        """
+        access = self.overseas_access(t) if access is None else access
+        return access * len(self.workload.industry_ids) + self.population.industry
 
     def everyday_model(self, month: Month) -> np.ndarray:
         """(N,) each enterprise's everyday model (its vendor's for its group) in ``month``, -1 if none.
