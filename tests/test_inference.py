@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import numpy as np
@@ -309,6 +310,10 @@ def test_routesim_calibrate_writes_the_whole_report_and_leaves_conf_alone(tmp_pa
                  "reference.parquet", "summary.json"):
         assert (tmp_path / "cal" / name).exists(), name
     assert {p.name: p.read_bytes() for p in (CONF_DIR / "fitted").iterdir()} == shipped
+    summary = json.loads((tmp_path / "cal" / "summary.json").read_text())
+    sel = summary["selection"]  # the representative point: the member of least J on its own seeds
+    assert sel["J"] <= sel["members_J_median"] and sel["seeds"] == 8
+    assert "least J on 8 seeds of its own" in report
     with pytest.raises(SystemExit):  # a folder that is not empty is refused before anything runs
         _tiny_calibration(tmp_path / "cal", "--jobs", "1")
 
@@ -320,6 +325,22 @@ def test_routesim_calibrate_runs_on_a_dask_cluster(tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         _tiny_calibration(tmp_path / "cal", "--dask", cluster.scheduler_address)
     assert "J-type statistic" in (tmp_path / "cal" / "report.md").read_text()
+
+
+def test_the_representative_point_is_the_member_that_fits_best_and_skips_refused_ones():
+    from routesim.inference import best_fitting_point
+
+    data = Moments(("x", "y"), np.array([1.0, 2.0]), np.diag([0.01, 0.04]))
+    rng = np.random.default_rng(0)
+    near = data.value + rng.normal(0, 0.01, (4, 2))  # scatters tightly around the facts
+    off_x = near + [0.5, 0.0]  # 5 sd off on x
+    off_y = near + [0.0, 0.2]  # 1 sd off on y: nearer than off_x, farther than near
+    refused = np.full((4, 2), np.nan)  # a point the config refused
+    best, js = best_fitting_point([off_x, refused, off_y, near], data, n_params=0)
+    assert best == 3
+    assert js[3] < js[2] < js[0] and np.isinf(js[1])
+    with pytest.raises(ValueError, match="no candidate"):
+        best_fitting_point([refused], data, n_params=0)
 
 
 def test_the_medoid_is_the_central_particle_and_ignores_an_outlier():

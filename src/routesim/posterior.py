@@ -8,7 +8,8 @@ Steps (each writes into the run's folder, ``results/calibration/<time>/`` by def
 4. ABC-SMC (pyabc) over the priors with the simulated-moments distance; its database is kept;
 5. the posterior ensemble (systematic resample of the last population, duplicates merged
    into weights) -> ``conf/fitted/posterior.{csv,yaml}``; its representative point (the
-   medoid: the particle nearest all others) -> ``conf/fitted/default.yaml``;
+   member with the least J on seeds of its own, which neither the fit nor step 7 uses)
+   -> ``conf/fitted/default.yaml``;
 6. posterior predictive check on seeds the fit did not use: every target (fit, check,
    validate) over the ensemble, on the whole horizon;
 7. Hansen's J at the representative point, profiles around it, leave-one-target-out and the
@@ -37,6 +38,7 @@ from routesim.config import ConfigError
 from routesim.ensemble import write_ensemble
 from routesim.inference import (
     Simulator,
+    best_fitting_point,
     data_moments,
     hansen_j,
     leave_one_out,
@@ -51,7 +53,7 @@ from routesim.params import dotted_get
 
 log = logging.getLogger(__name__)
 
-PILOT_SALT, REFERENCE_SALT, PREDICTIVE_SALT, J_SALT = 11, 22, 33, 44
+PILOT_SALT, REFERENCE_SALT, PREDICTIVE_SALT, J_SALT, SELECT_SALT = 11, 22, 33, 44, 55
 ENSEMBLE = "posterior"
 TIME_SPLIT = "2024-11"
 
@@ -154,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=at_least(2), default=100, help="ensemble members to draw (100)")
     parser.add_argument("--pilot-seeds", type=at_least(2), default=8, help="seeds for Sigma_sim (8)")
     parser.add_argument("--j-seeds", type=at_least(2), default=10, help="seeds for Hansen's J (10)")
+    parser.add_argument("--select-seeds", type=at_least(2), default=8,
+                        help="seeds per member for choosing the representative point (8)")
     parser.add_argument("--agents", type=at_least(1), default=2000, help="agents per run (2000)")
     parser.add_argument("--jobs", type=at_least(1), default=os.cpu_count() or 1, help="processes (one per core)")
     parser.add_argument("--dask", default=None, metavar="ADDRESS",
@@ -213,15 +217,25 @@ def main(argv: list[str] | None = None) -> None:
     counts = pd.Series(picks).value_counts().sort_index()
     members = particles.iloc[counts.index].reset_index(drop=True)
     member_w = counts.to_numpy(dtype=float)
-    # the medoid in units of the posterior's own spread (log scale for log-normal priors): the
-    # prior ranges are ~6x wider than the posterior for the Bass rates, which let the medoid
-    # sit in one of their tails
+    # the representative point: the member that fits best, by J on seeds of its own (salt
+    # SELECT_SALT; step 7's J uses others, so the J reported is not the one it was picked on).
+    # The medoid (in units of the posterior's spread, log scale for log-normal priors) was the
+    # rule before 2026-11-30; it is kept for comparison in the report.
+    select = Simulator(base, fit, data.ids, seeds=args.select_seeds, salt=SELECT_SALT)
+    records = members.to_dict("records")
+    chosen, member_j = best_fitting_point(map_parallel(_Runs(select), records, args.jobs, "representative point"),
+                                          data, n_params=free)
+    best = records[chosen]
     shape = particles.copy()
     for k in shape.columns:
         if prior_table[k].dist != "uniform":
             shape[k] = np.log(shape[k])
     spread = np.sqrt(np.cov(shape.to_numpy(dtype=float), rowvar=False, aweights=w).diagonal())
-    best = particles.iloc[medoid_point(shape, w, np.where(spread > 0, spread, 1.0))].to_dict()
+    medoid = particles.iloc[medoid_point(shape, w, np.where(spread > 0, spread, 1.0))].to_dict()
+    medoid_j = hansen_j(select.runs(medoid), data, n_params=free)["J"]
+    selection = {"rule": "the ensemble member with the least J", "seeds": args.select_seeds, "salt": SELECT_SALT,
+                 "member": int(chosen), "J": float(member_j[chosen]),
+                 "members_J_median": float(np.nanmedian(member_j)), "medoid_J": float(medoid_j)}
 
     # 6. posterior predictive on held-out seeds, whole horizon, every target
     full = compose([f"population.n_enterprises={args.agents}", "output.plots=false"])
@@ -248,7 +262,8 @@ def main(argv: list[str] | None = None) -> None:
                  "representative_point": best, "predictive": fit_pred.to_dict("records")}
         (CONF_DIR / "fitted" / "posterior_check.json").write_text(json.dumps(check, indent=1) + "\n")
         write_ensemble(members, member_w, ENSEMBLE, header)
-        write_point(best, [f"Representative point (the medoid) of the posterior in "
+        write_point(best, [f"Representative point (the member with the least J on {args.select_seeds} seeds of "
+                           f"its own) of the posterior in "
                            f"conf/fitted/{ENSEMBLE}.csv,", *header])
     profiles = None
     if not args.no_profiles:
@@ -266,7 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     from routesim.analysis.fit_report import write_report
 
     summary_json = {"moments": list(data.ids), "parameters": list(prior_table), "free_parameters": free,
-                    "hansen_j": j, "representative_point": best, "generations": int((pops["t"] >= 0).sum()),
+                    "hansen_j": j, "representative_point": best, "selection": selection,
+                    "generations": int((pops["t"] >= 0).sum()),
                     "simulations": int(pops["samples"].sum()), "final_epsilon": float(pops["epsilon"].iloc[-1]),
                     "time_split": {"cutoff": TIME_SPLIT, "early": early, "late": late},
                     "minutes": (time.perf_counter() - started) / 60, "agents": args.agents}
@@ -274,6 +290,16 @@ def main(argv: list[str] | None = None) -> None:
     write_report(out, targets, prior_table, particles, w, members, member_w, best, fit_pred, other, loo, split,
                  j, pops, profiles, summary_json)
     print(f"routesim-calibrate: done in {summary_json['minutes']:.1f} min; report {out / 'report.md'}", flush=True)
+
+
+class _Runs:
+    """Picklable wrapper for process pools: one parameter dict -> its (seeds x moments) array."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def __call__(self, params: dict[str, float]) -> np.ndarray:
+        return self.sim.runs(params)
 
 
 class _OneSeed:

@@ -105,6 +105,11 @@ def write_report(out: Path, targets: list[Any], priors: dict[str, Any], particle
         + (" A p-value under 0.05 says the model cannot match all moments at once within their sampling error."
            if j["p_value"] < 0.05 else " The moments are jointly consistent with the model at the 5% level."),
         "",
+        *([f"The representative point (`conf/fitted/default.yaml`) is the ensemble member with the least J on "
+           f"{sel['seeds']} seeds of its own, neither the fit's nor the J check's: J = {sel['J']:.1f} there, against "
+           f"a median of {sel['members_J_median']:.1f} over the members and {sel['medoid_J']:.1f} for the medoid "
+           "(the particle nearest all others, the rule before 2026-11-30).", ""]
+          if (sel := summary.get("selection")) else []),
         f"ABC-SMC: {summary['generations']} generations after the calibration sample, {summary['simulations']} "
         f"simulations; final epsilon (sqrt of g'Wg) {summary['final_epsilon']:.3g} against "
         f"{np.sqrt(stats.chi2.ppf(0.5, len(summary['moments']))):.3g}, a correct model's median distance (the "
