@@ -75,7 +75,7 @@ def catalogue_events(cfg) -> dict[str, set[str]]:
 
 # Months where a provider's usage share moves by more than 10 points in the default run, and the
 # dated catalogue event behind each (checked by the test: the event is in the catalogue that month).
-# None on the fit of 2026-11-30 (largest monthly move ~0.09, in 2024-05 with gpt_4o). The fit before
+# None on the fit of 2026-11-30 (largest monthly move 0.086, Anthropic at claude_3_7_sonnet, 2025-03). The fit before
 # it had five, each at a release: 2024-03 claude_3_sonnet, 2024-05 gpt_4o, 2024-07 gemini_1_5_pro (then
 # catalogued at its tracker month; Google's everyday model became the dearer 1.5 Pro), 2024-10
 # gemini_1_5_pro_002 and 2025-02 gemini_2_0_flash.
