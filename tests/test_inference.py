@@ -291,7 +291,8 @@ def _tiny_calibration(out, *extra):
     from routesim.cli import calibrate_main
 
     calibrate_main(["--population", "20", "--generations", "1", "--max-sims", "60", "--reference", "30",
-                    "--members", "6", "--agents", "150", "--pilot-seeds", "2", "--j-seeds", "2", "--no-write",
+                    "--members", "6", "--agents", "150", "--pilot-seeds", "2", "--j-seeds", "2", "--select-seeds", "2",
+                    "--no-write",
                     "--no-profiles", "--out", str(out), *extra])
 
 
@@ -312,8 +313,14 @@ def test_routesim_calibrate_writes_the_whole_report_and_leaves_conf_alone(tmp_pa
     assert {p.name: p.read_bytes() for p in (CONF_DIR / "fitted").iterdir()} == shipped
     summary = json.loads((tmp_path / "cal" / "summary.json").read_text())
     sel = summary["selection"]  # the representative point: the member of least J on its own seeds
-    assert sel["J"] <= sel["members_J_median"] and sel["seeds"] == 8
-    assert "least J on 8 seeds of its own" in report
+    assert sel["seeds"] == 2 and sel["J"] == min(sel["members_J"])
+    assert sel["member"] == int(np.argmin(sel["members_J"]))
+    import pandas as pd
+
+    members = pd.read_csv(tmp_path / "cal" / "ensemble_members.csv", index_col="member")
+    chosen = members.loc[sel["member"], list(summary["representative_point"])]
+    assert chosen.to_dict() == pytest.approx(summary["representative_point"])  # the point written is that member
+    assert "least J on 2 seeds of its own" in report and "medoid_J_on_J_seeds" in sel
     with pytest.raises(SystemExit):  # a folder that is not empty is refused before anything runs
         _tiny_calibration(tmp_path / "cal", "--jobs", "1")
 

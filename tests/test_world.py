@@ -141,6 +141,8 @@ def test_the_monthly_at_cap_share_follows_from_the_yearly_overruns():
     # and against the source: DoiT's 79% overrunning by 23.5% on average implies 0.79 x 0.235 /
     # 1.235 = 0.15 of enterprise-months at the cap. The band (within a third) was set with the
     # 2026-11-30 refit's 0.12 in view; the posterior before it (0.235, overruns of ~47%) fails it.
+    # The shipped fit gives 0.112 here (3,000 agents, seed 0) against the floor 0.100: a thin
+    # margin, and the README's 0.112 (10,000 agents, seeds 0-4) says the same.
     doit = 0.79 * 0.235 / 1.235
     assert 2 / 3 * doit <= run.loc["2025", "at_cap_share"].mean() <= 4 / 3 * doit
     old = simulate(compose([*base, "budget.forecast=at_round", "budget.log_budget_to_forecast_mean=-0.48",

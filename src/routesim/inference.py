@@ -254,11 +254,12 @@ def medoid_point(particles: pd.DataFrame, weights: np.ndarray, scale: np.ndarray
 
     Nearest: the least weighted L1 distance, each parameter measured in units of ``scale``
     (the calibration passes the posterior's weighted sd, on the log scale for log-normal
-    priors). The representative point of the posterior: central like a median, but an actual
-    particle, so its parameters are jointly plausible (a vector of marginal medians need not
-    be). A kernel-density mode was tried first and rejected: in 13 dimensions (the first
-    posterior, 2026-11-30) with a few hundred particles it picked a particle at the edge of
-    two marginals (recorded in the README).
+    priors). Central like a median, but an actual particle, so its parameters are jointly
+    plausible (a vector of marginal medians need not be). It was the representative point
+    until :func:`best_fitting_point` replaced it; the report still gives its J for
+    comparison. Before it, a kernel-density mode was tried and rejected: in 13 dimensions
+    (the first posterior, 2026-11-30) with a few hundred particles it picked a particle at
+    the edge of two marginals.
     """
     z = particles.to_numpy(dtype=float) / scale
     total = np.array([np.abs(z - row).sum(axis=1) @ weights for row in z])
@@ -271,11 +272,12 @@ def best_fitting_point(sims: Sequence[np.ndarray], data: Moments, n_params: int)
     ``sims`` holds one (seeds x moments) array per candidate point (the posterior's ensemble
     members, on seeds neither the fit nor the J check uses); each is scored by Hansen's J
     (:func:`hansen_j`: its mean moments against the data, weighted by the data's and its own
-    simulation covariance) and the least J wins. The representative point is an actual
-    member (jointly plausible) that reproduces the facts as well as any; the medoid, used
-    before 2026-11-30, is central but on the first posterior with Google's corrected
-    release months it had J 36 against 20-24 for the best members on independent seeds
-    (recorded in the README).
+    simulation covariance, so a noisier point scores slightly lower for the same bias) and
+    the least J wins. The representative point is an actual member (jointly plausible) that
+    reproduces the facts as well as any. The medoid it replaced is central but fitted worse:
+    on the posterior of run 2026-11-30_21-16-06 it had J 35.8 on the J seeds, and the four
+    members with the least J on 4 other seeds had 20-24 on those J seeds (README
+    "Calibration").
     """
     js = np.array([hansen_j(np.asarray(s, dtype=float), data, n_params)["J"] for s in sims])
     if not len(js) or not np.isfinite(js).any():

@@ -106,9 +106,12 @@ def write_report(out: Path, targets: list[Any], priors: dict[str, Any], particle
            if j["p_value"] < 0.05 else " The moments are jointly consistent with the model at the 5% level."),
         "",
         *([f"The representative point (`conf/fitted/default.yaml`) is the ensemble member with the least J on "
-           f"{sel['seeds']} seeds of its own, neither the fit's nor the J check's: J = {sel['J']:.1f} there, against "
-           f"a median of {sel['members_J_median']:.1f} over the members and {sel['medoid_J']:.1f} for the medoid "
-           "(the particle nearest all others, the rule before 2026-11-30).", ""]
+           f"{sel['seeds']} seeds of its own, neither the fit's nor the J check's: J = {sel['J']:.1f} there (a "
+           f"minimum over {len(sel.get('members_J', [])) or 'the'} members, so biased low), against a median of "
+           f"{sel['members_J_median']:.1f} over the members and {sel['medoid_J']:.1f} for the medoid (the particle "
+           "nearest all others, the rule before this one)."
+           + (f" On the J seeds above, which neither was chosen on, the medoid has J = "
+              f"{sel['medoid_J_on_J_seeds']:.2f}." if "medoid_J_on_J_seeds" in sel else ""), ""]
           if (sel := summary.get("selection")) else []),
         f"ABC-SMC: {summary['generations']} generations after the calibration sample, {summary['simulations']} "
         f"simulations; final epsilon (sqrt of g'Wg) {summary['final_epsilon']:.3g} against "
