@@ -107,9 +107,9 @@ def write_report(out: Path, targets: list[Any], priors: dict[str, Any], particle
         "",
         *([f"The representative point (`conf/fitted/default.yaml`) is the ensemble member with the least J on "
            f"{sel['seeds']} seeds of its own, neither the fit's nor the J check's: J = {sel['J']:.1f} there (a "
-           f"minimum over {len(sel.get('members_J', [])) or 'the'} members, so biased low), against a median of "
-           f"{sel['members_J_median']:.1f} over the members and {sel['medoid_J']:.1f} for the medoid (the particle "
-           "nearest all others, the rule before this one)."
+           f"minimum over {len(sel['members_J'])} members, so biased low), against a median of "
+           f"{float(np.nanmedian(sel['members_J'])):.1f} over the members and {sel['medoid_J']:.1f} for the medoid "
+           "(the particle nearest all others, the rule before this one)."
            + (f" On the J seeds above, which neither was chosen on, the medoid has J = "
               f"{sel['medoid_J_on_J_seeds']:.2f}." if "medoid_J_on_J_seeds" in sel else ""), ""]
           if (sel := summary.get("selection")) else []),
