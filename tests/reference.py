@@ -43,6 +43,25 @@ def cheapest_acceptable_one(costs: list[float], probs: list[float], eligible: li
     return min((m for m in candidates if probs[m] == top), key=lambda m: (costs[m], m))
 
 
+def pick(offer, extra: dict[int, float], u: float, keep: int) -> int:
+    """A logit draw over the labs with an everyday model in ``offer`` ([(model, utility)] per lab).
+
+    ``extra``: utility added to some labs (a switching cost); inverse CDF over the labs in index
+    order at the uniform ``u``; ``keep`` when no lab has a model.
+    """
+    utils = {p: u_p + extra.get(p, 0.0) for p, (m, u_p) in enumerate(offer) if m >= 0}
+    if not utils:
+        return keep
+    top = max(utils.values())
+    z = sum(math.exp(v - top) for v in utils.values())
+    acc, chosen = 0.0, max(utils, key=utils.get)
+    for p in sorted(utils):
+        acc += math.exp(utils[p] - top) / z
+        if u < acc:
+            return p
+    return chosen
+
+
 class Reference:
     """The market, one enterprise at a time."""
 
@@ -50,8 +69,9 @@ class Reference:
         self.cfg = cfg
         self.cat = build_catalog(cfg)
         self.wl = build_workload(cfg, self.cat)
-        streams = np.random.default_rng(cfg.seed).spawn(7)
-        pop_rng, self.adopt_rng, traits_rng, self.demand_rng, self.switch_rng, entry_rng, self.budget_rng = streams
+        streams = np.random.default_rng(cfg.seed).spawn(8)
+        (pop_rng, self.adopt_rng, traits_rng, self.demand_rng, self.switch_rng, entry_rng, self.budget_rng,
+         self.special_rng) = streams
         self.pop = draw_population(cfg, self.cat.provider_ids, pop_rng)
         self.traits = draw_traits(cfg, self.wl.n_segments, traits_rng)
         self.entry = [int(m) for m in draw_entry(cfg, entry_rng)]
@@ -62,6 +82,11 @@ class Reference:
         self.newly = [False] * n
         self.at_cap = [False] * n
         self.preferred = [int(p) for p in self.pop.preferred]
+        # the specialist family's segments and each enterprise's lab for them (-1: none yet)
+        family = cfg.switching.specialist_family
+        segment_family = [self.wl.family_ids[f] for f in self.wl.segment_family]
+        self.family = {k for k, f in enumerate(segment_family) if family is not None and f == family}
+        self.specialist = [-1] * n
         self.reference: list[float | None] = [None] * n  # rebound reference cost per successful task
         self.last_cps: list[float | None] = [None] * n  # cost per successful task last month
         self.result = [0.0] * self.cat.n_providers
@@ -198,14 +223,20 @@ class Reference:
                              for m, c in enumerate(base)])
         return eligible, seen
 
-    def rate(self, i: int, ok: bool, m: int, menus) -> tuple[float, float]:
-        """(utility, perceived cost per task) of model m for an industry-i enterprise of access ok."""
+    def rate(self, i: int, ok: bool, m: int, menus, family: bool = False) -> tuple[float, float]:
+        """(utility, perceived cost per task) of model m for an industry-i enterprise of access ok.
+
+        ``family``: on the specialist family's segments alone (their weights renormalised).
+        """
         w, sw = self.wl.segment_weight[i], self.cfg.switching
+        if family:
+            total = sum(float(w[k]) for k in self.family)
+            w = [float(w[k]) / total if k in self.family and total > 0 else 0.0 for k in range(self.wl.n_segments)]
         succ = sum(float(w[k]) * menus[k][4 if ok else 1][m] for k in range(self.wl.n_segments))
         cost = sum(float(w[k]) * menus[k][3 if ok else 0][m] for k in range(self.wl.n_segments))
         return sw.quality_weight * succ - sw.price_weight * math.log(cost), cost
 
-    def everyday_of(self, t: int, p: int, i: int, ok: bool, menus) -> tuple[int, float]:
+    def everyday_of(self, t: int, p: int, i: int, ok: bool, menus, family: bool = False) -> tuple[int, float]:
         """Lab p's everyday model for an industry-i enterprise of access ok, and its utility."""
         cat = self.cat
         cands = [m for m in range(cat.n_models) if cat.model_provider[m] == p and cat.available[t, m]
@@ -215,7 +246,7 @@ class Reference:
             frontier = []
         best, best_key = -1, None
         for m in frontier or cands:
-            u, cost = self.rate(i, ok, m, menus)
+            u, cost = self.rate(i, ok, m, menus, family)
             key = (-u, cost, m)
             if best_key is None or key < best_key:
                 best, best_key = m, key
@@ -291,12 +322,13 @@ class Reference:
         spt = sum(self.seg_w(e, k) * wt * menus[k][1][m] for k, m, wt in calls)
         return cpt, spt, sum(self.seg_w(e, k) * wt for k, _, wt in calls)
 
-    def flag_price(self, e: int, flag: int, menus) -> tuple[float, float]:
+    def flag_price(self, e: int, flag: int, menus, spec: int = -1) -> tuple[float, float]:
+        """Cost and success per task at the everyday model(s): the specialist family at ``spec`` (>= 0)."""
         if flag < 0:
             return 0.0, 0.0
-        k_all = range(self.wl.n_segments)
-        return (sum(self.seg_w(e, k) * menus[k][0][flag] for k in k_all),
-                sum(self.seg_w(e, k) * menus[k][1][flag] for k in k_all))
+        models = [spec if k in self.family and spec >= 0 else flag for k in range(self.wl.n_segments)]
+        return (sum(self.seg_w(e, k) * menus[k][0][m] for k, m in enumerate(models)),
+                sum(self.seg_w(e, k) * menus[k][1][m] for k, m in enumerate(models)))
 
     def log_trend_at(self, x: float) -> float:
         return float(np.interp(x, list(range(len(self.log_trend))), self.log_trend))
@@ -306,17 +338,23 @@ class Reference:
         last = len(self.log_trend) - 1
         return self.base[e] * sum(math.exp(self.log_trend[min(start + j, last)] - at_base) for j in range(length))
 
-    def vendor_constants(self, everyday) -> np.ndarray:
+    def vendor_constants(self, everyday, special) -> np.ndarray:
         """The labs' logit constants from the first month's offers (the inversion itself is the library's)."""
         n_ind = len(self.wl.industry_ids)
         utility = np.array([[u for _, u in everyday[(i, ok)]] for ok in (False, True) for i in range(n_ind)])
+        kw = {}
+        if self.family:
+            kw["specialist_utility"] = np.array([[u for _, u in special[(i, ok)]] for ok in (False, True)
+                                                 for i in range(n_ind)])
+            kw["specialist_weight"] = np.array([sum(float(self.wl.segment_weight[i, k]) for k in self.family)
+                                                for _ in (False, True) for i in range(n_ind)])
         group_weight = np.zeros(2 * n_ind)
         for e in range(self.pop.size):
             group_weight[int(self.access(e, 0)) * n_ind + int(self.pop.industry[e])] += self.w[e]
         shares = np.zeros(self.cat.n_providers)
         for name, w in self.cfg.population.preferred_vendor_weights.items():
             shares[self.cat.provider_ids.index(name)] = w
-        return vendor_constants(utility, group_weight, shares)
+        return vendor_constants(utility, group_weight, shares, **kw)
 
     def fee(self, cpt: float, calls_pt: float) -> float:
         r = self.cfg.router
@@ -337,11 +375,29 @@ class Reference:
             menus = [self.menu(t, k) for k in range(n_seg)]
             everyday = {(i, ok): [self.everyday_of(t, p, i, ok, menus) for p in range(cat.n_providers)]
                         for i in range(len(wl.industry_ids)) for ok in (False, True)}
+            special = ({(i, ok): [self.everyday_of(t, p, i, ok, menus, family=True) for p in range(cat.n_providers)]
+                        for i in range(len(wl.industry_ids)) for ok in (False, True)} if self.family else {})
             if cfg.switching.vendor_constants == "inverted":
                 if t == 0:
-                    xi = self.vendor_constants(everyday)
+                    xi = self.vendor_constants(everyday, special)
                 everyday = {key: [(m, u + xi[p]) for p, (m, u) in enumerate(offer)] for key, offer in everyday.items()}
+                special = {key: [(m, u + xi[p]) for p, (m, u) in enumerate(offer)] for key, offer in special.items()}
             active = [self.entry[e] <= t for e in range(n)]
+            weights = cfg.population.preferred_vendor_weights
+            initial = [weights.get(pid, 0.0) > 0 for pid in cat.provider_ids]
+
+            def among_initial(offer, t=t, initial=initial):  # month 0 or no switching: labs with an initial share
+                if t > 0 and cfg.switching.enabled:
+                    return offer
+                return [(m, u) if initial[p] else (-1, -math.inf) for p, (m, u) in enumerate(offer)]
+
+            if self.family and t == 0:  # the primaries behind the initial shares of tasks: drawn from the logit
+                first = self.special_rng.random(n)
+                for e in range(n):
+                    if active[e]:
+                        offer = [(m, u) if initial[p] else (-1, -math.inf)
+                                 for p, (m, u) in enumerate(everyday[(int(pop.industry[e]), self.access(e, t))])]
+                        self.preferred[e] = pick(offer, {}, first[e], self.preferred[e])
 
             switches = 0.0
             switched = [False] * n
@@ -361,28 +417,32 @@ class Reference:
                             and (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months == 0)
                 if not (forced or periodic or entering):
                     continue
-                utils = {}
-                for p in range(cat.n_providers):
-                    m, u = offer[p]
-                    if m < 0:
-                        continue
-                    loyal = p == self.preferred[e] and not new_entrant
-                    utils[p] = u + (sw.switching_cost if loyal else 0.0)
-                if not utils:
-                    continue
-                top = max(utils.values())
-                z = sum(math.exp(u - top) for u in utils.values())
-                acc, chosen = 0.0, max(utils, key=utils.get)
-                for p in sorted(utils):  # inverse CDF over providers in index order
-                    acc += math.exp(utils[p] - top) / z
-                    if draws[e] < acc:
-                        chosen = p
-                        break
+                extra = {} if new_entrant else {self.preferred[e]: sw.switching_cost}
+                chosen = pick(offer, extra, draws[e], self.preferred[e])
                 if chosen != self.preferred[e] and not new_entrant:
                     switches += self.w[e]
                     switched[e] = True
                     self.last_switch[e] = t
                 self.preferred[e] = chosen
+            # the specialist family's lab: after the primaries, at the same re-evaluations, and when missing or gone
+            moved_special = [False] * n
+            if self.family:
+                draws = self.special_rng.random(n)
+                for e in range(n):
+                    if not active[e]:
+                        continue
+                    offer = among_initial(special[(int(pop.industry[e]), self.access(e, t))])
+                    held = self.specialist[e]
+                    new_entrant = t > 0 and self.entry[e] == t
+                    periodic = (sw.enabled and t > 0
+                                and (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months == 0)
+                    forced = everyday[(int(pop.industry[e]), self.access(e, t))][self.preferred[e]][0] < 0
+                    if not (held < 0 or offer[held][0] < 0 or periodic or (sw.enabled and new_entrant) or forced):
+                        continue
+                    extra = {held: sw.specialist_switching_cost} if held >= 0 and not new_entrant else {}
+                    chosen = pick(offer, extra, draws[e], max(held, 0))
+                    moved_special[e] = held >= 0 and chosen != held
+                    self.specialist[e] = chosen
 
             revenue, tokens, calls_m, serving_m = [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod, [0.0] * n_mod
             tot: dict[str, float] = {}
@@ -396,13 +456,20 @@ class Reference:
             max_ratio = 0.0
             frontier = [cat.model_tier[m] == 0 for m in range(n_mod)]
             flags_of = [everyday[(int(pop.industry[e]), self.access(e, t))][self.preferred[e]][0] for e in range(n)]
+            specs_of = [-1] * n
+            for e in range(n):
+                if self.family and self.specialist[e] >= 0:
+                    specs_of[e] = special[(int(pop.industry[e]), self.access(e, t))][self.specialist[e]][0]
             for e in range(n):
                 we = self.w[e]
                 flag = flags_of[e]
                 routes = self.adopted[e] and allowed and active[e]
                 policy = self.traits.policy_names[int(self.traits.policy[e])] if routes else "single"
                 calls = self.plan(e, t, policy, menus, flag)
-                flag_cpt, flag_spt = self.flag_price(e, flag, menus)
+                spec = specs_of[e]
+                if not routes and spec >= 0:  # the specialist family's tasks go to the specialist lab's model
+                    calls = [(k, spec if k in self.family else m, wt) for k, m, wt in calls]
+                flag_cpt, flag_spt = self.flag_price(e, flag, menus, spec)
                 flag_cpts.append(flag_cpt)
                 cpt, spt, calls_pt = self.price(e, calls, menus)
                 if not routes:
@@ -410,7 +477,8 @@ class Reference:
                 cps = cpt / spt if spt > 0 else 0.0
                 if active[e] and self.reference[e] is None:
                     self.reference[e] = cps
-                if switched[e] and self.last_cps[e] is not None and self.last_cps[e] > 0 and cps > 0:
+                moved = switched[e] or (moved_special[e] and not routes)
+                if moved and self.last_cps[e] is not None and self.last_cps[e] > 0 and cps > 0:
                     self.reference[e] *= cps / self.last_cps[e]  # the switch itself leaves demand as it was
                 if active[e]:
                     self.last_cps[e] = cps
@@ -569,10 +637,10 @@ class Reference:
             put("vendor_switches", switches)
             put("switched_past_year", sum(self.w[e] for e in range(n)
                                           if active[e] and t - self.last_switch[e] < 12))
-            self.adopt(t, menus, flags_of, tasks_all, active)
+            self.adopt(t, menus, flags_of, specs_of, tasks_all, active)
         return {k: np.array(v) for k, v in out.items()}
 
-    def adopt(self, t, menus, flags_of, tasks_all, active) -> None:
+    def adopt(self, t, menus, flags_of, specs_of, tasks_all, active) -> None:
         cfg, pop, a = self.cfg, self.pop, self.cfg.adoption
         n = pop.size
         uniforms = self.adopt_rng.random(n)
@@ -594,7 +662,7 @@ class Reference:
                 policy = self.traits.policy_names[int(self.traits.policy[e])]
                 flag = flags_of[e]
                 cpt, _, calls_pt = self.price(e, self.plan(e, t, policy, menus, flag), menus)
-                flag_spend = tasks_all[e] * self.flag_price(e, flag, menus)[0]
+                flag_spend = tasks_all[e] * self.flag_price(e, flag, menus, specs_of[e])[0]
                 gain = (a.payback_months * (flag_spend - tasks_all[e] * (cpt + self.fee(cpt, calls_pt)))
                         - cfg.router.integration_cost_usd)
                 if not gain > 1e-9 * a.payback_months * flag_spend:

@@ -132,7 +132,8 @@ def with_rival(overrides):
 
 def test_switching_moves_customers_to_better_value_flagships():
     share = lambda r: r.providers.query("provider == 'rival'")["token_share"].iloc[-1]  # noqa: E731
-    domestic = [*TINY, "scenario=no_routing", "population.industries.easy.overseas_allowed_share=0"]  # two labs
+    domestic = [*TINY, "scenario=no_routing", "population.industries.easy.overseas_allowed_share=0",
+                "switching.specialist_family=null"]  # two labs, one for all of a firm's work
     stay = simulate(with_rival(domestic))
     move = simulate(with_rival([*domestic, "switching.enabled=true", "switching.switching_cost=0.5"]))
     sticky = simulate(with_rival([*domestic, "switching.enabled=true", "switching.switching_cost=100"]))

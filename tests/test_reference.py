@@ -70,6 +70,13 @@ CASES = {
     # every tier competes for a lab's everyday model (switching.everyday_from)
     "default-any-tier": ["population.n_enterprises=60", "start=2024-01", "end=2024-12",
                          "switching.everyday_from=any_tier", "switching.reevaluation_months=2"],
+    # a specialist lab for coding: its choice, the split bill, the month-0 primaries, the rebound's carry-over
+    "tiny-specialist": [*TINY, "switching.specialist_family=coding", "switching.enabled=true",
+                        "switching.specialist_switching_cost=0.5", "switching.reevaluation_months=2",
+                        "demand.price_elasticity=0.6", "switching.vendor_constants=inverted",
+                        "population.active_share_at_start=0.5", "population.entry_hazard=0.2"],
+    "default-specialist-none": ["population.n_enterprises=50", "start=2024-01", "end=2024-12",
+                                "switching.specialist_family=null", "adoption.initial_share=0.3"],
     "tiny-rebound-switching": [*TINY, "demand.price_elasticity=0.6", "switching.enabled=true",
                                "switching.switching_cost=0.2", "switching.reevaluation_months=2",
                                "population.industries.easy.overseas_allowed_share=1"],
@@ -123,7 +130,7 @@ def tables_of(name):
     ("tiny-entry-budgets", "cap_hits"), ("default-entry-switching", "vendor_switches"),
     ("tiny-budgets", "at_cap"), ("tiny-budgets", "budget_periods_overrun"),
     ("default-in-house", "router_calls"), ("default-neutral-premium", "router_frontier_calls"),
-    ("tiny-rebound-switching", "vendor_switches"),
+    ("tiny-rebound-switching", "vendor_switches"), ("tiny-specialist", "vendor_switches"),
 ])
 def test_reference_cases_exercise_their_behaviour(name, column):
     """The comparisons above are not vacuous: each behaviour actually happens in its case."""
@@ -137,7 +144,8 @@ def test_reference_cases_exercise_pricing():
     # selling after 2024-09 only because enterprises allowed overseas models chose it as vendor
     bundle = tables_of("tiny-bundle-surge")["providers"].set_index("month")
     assert bundle.query("provider == 'labtwo'").loc["2024-09-01":, "tokens"].sum() > 0
-    no_switching = build_tables(MarketModel(compose([*CASES["tiny-bundle-surge"], "switching.enabled=false"])).run())
+    no_switching = build_tables(MarketModel(compose([*CASES["tiny-bundle-surge"], "switching.enabled=false",
+                                                              "switching.specialist_family=null"])).run())
     labtwo = no_switching["providers"].set_index("month").query("provider == 'labtwo'")["tokens"]
     assert labtwo.loc[:"2024-08-01"].sum() > 0 and labtwo.loc["2024-09-01":].sum() == 0  # nobody's vendor
 

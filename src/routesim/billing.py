@@ -111,16 +111,26 @@ class UnitPrices:
 
 
 def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray, success_im: np.ndarray,
-                routers: np.ndarray, segment_weight: np.ndarray, scratch: Scratch | None = None) -> UnitPrices:
+                routers: np.ndarray, segment_weight: np.ndarray, scratch: Scratch | None = None,
+                second: np.ndarray | None = None, split_tables: np.ndarray | None = None) -> UnitPrices:
     """Per-task prices from the (I, M) tables; the routers' rows start empty (filled from their plans).
 
     ``segment_weight`` (N, K) is each enterprise's mix of segments (the routers' rows keep theirs).
-    The rows are lent by ``scratch`` (valid until the next call with the same scratch).
+    The rows are lent by ``scratch`` (valid until the next call with the same scratch). A
+    specialist family: its tasks go to the ``second`` (N,) model (the specialist lab's), the
+    rest to the flagship; ``split_tables`` (2, 2, I, M) are cost and success per task of the rest
+    and of the family (each weighted by its share of the industry's tasks), so that "the
+    everyday model" is the two together.
     """
     has = flagship >= 0
     cell = industry * cost_im.shape[1] + np.maximum(flagship, 0)  # flat (industry, model) of the tables
     flag_cost = np.where(has, cost_im.take(cell), 0.0)
     flag_success = np.where(has, success_im.take(cell), 0.0)
+    if split_tables is not None and second is not None:
+        other = industry * cost_im.shape[1] + np.maximum(second, 0)
+        (cost_rest, cost_family), (success_rest, success_family) = split_tables
+        flag_cost = np.where(has, cost_rest.take(cell) + cost_family.take(other), 0.0)
+        flag_success = np.where(has, success_rest.take(cell) + success_family.take(other), 0.0)
     members = np.flatnonzero(routers)
     position = np.full(len(flagship), -1)
     position[members] = np.arange(len(members))
@@ -343,13 +353,16 @@ class Settled:
 
 def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tasks: np.ndarray, weight: np.ndarray,
            industry: np.ndarray, requirement: np.ndarray, flagship: np.ndarray, success: np.ndarray,
-           industry_weight: np.ndarray, on_plan: np.ndarray, scratch: Scratch | None = None) -> Settled:
+           industry_weight: np.ndarray, on_plan: np.ndarray, scratch: Scratch | None = None,
+           second: np.ndarray | None = None, split: np.ndarray | None = None) -> Settled:
     """Spread each enterprise's served tasks (N,) over segments and models, and count what they achieve.
 
     ``on_plan`` (N,) marks the enterprises billed by their plans (routers); the others send
     every segment to their everyday model. ``success`` is the menu's (K, M) success and
     ``industry_weight`` (I, K) each industry's mix of segments. ``scratch`` lends the (routers
-    x segments) working arrays.
+    x segments) working arrays. ``second`` (N,) and ``split`` (2, I, K): a specialist family, as in
+    :func:`unit_prices`: ``split[0]`` weighs the segments the flagship serves, ``split[1]``
+    those of the family ``second`` serves.
     """
     n_seg, n_mod = success.shape
     real = weight * served_tasks  # (N,) real tasks served
@@ -376,11 +389,20 @@ def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tas
     # the same order, so every sum below adds what masking each array would)
     idx = np.flatnonzero(flat & (flagship >= 0))
     real_flat, flag_flat, industry_flat = real.take(idx), flagship.take(idx), industry.take(idx)
-    cells = router_cells + flagship_cells(flag_flat, industry_flat, real_flat, industry_weight, n_mod)
+    need = requirement.take(idx)
+    if split is not None and second is not None:
+        second_flat = second.take(idx)
+        cells = (router_cells + flagship_cells(flag_flat, industry_flat, real_flat, split[0], n_mod)
+                 + flagship_cells(second_flat, industry_flat, real_flat, split[1], n_mod))
+        share = (share_below(success, split[0], industry_flat, flag_flat, need)
+                 + share_below(success, split[1], industry_flat, second_flat, need))
+    else:
+        cells = router_cells + flagship_cells(flag_flat, industry_flat, real_flat, industry_weight, n_mod)
+        share = share_below(success, industry_weight, industry_flat, flag_flat, need)
     served += real_flat.sum()
     unserved += real[flat & (flagship < 0)].sum()
     successes += (real_flat * prices.flag_success.take(idx)).sum()
-    below += (real_flat * share_below(success, industry_weight, industry_flat, flag_flat, requirement.take(idx))).sum()
+    below += (real_flat * share).sum()
     return Settled(tasks_served=float(served), tasks_unserved_rows=float(unserved),
                    tasks_below_requirement=float(below), expected_successes=float(successes), cells=cells,
                    router_cells=router_cells)

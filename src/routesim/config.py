@@ -655,6 +655,12 @@ class SwitchingConfig:
     quality_weight x mean success on its segments - price_weight x ln(cost per task) (+ the
     lab's constant, with ``vendor_constants: inverted``), adds switching_cost to its current
     vendor, and draws its vendor from the logit probabilities.
+
+    A specialist lab: with ``specialist_family`` set (a task family, e.g. coding), an enterprise
+    not routing buys that family's tasks from a lab chosen for them alone, at the same
+    re-evaluations by the same logit on the labs' models for that family, with
+    ``specialist_switching_cost`` on the lab it has; its primary vendor (the one a survey's
+    "switched provider" counts) serves the rest. None: one lab for all its work.
     """
 
     enabled: bool = False
@@ -668,8 +674,11 @@ class SwitchingConfig:
     # labs' constants in the vendor logit: none, or inverted from the initial vendor shares
     # (population.preferred_vendor_weights) at the first month's offers
     vendor_constants: str = "none"
+    specialist_family: str | None = None
+    specialist_switching_cost: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_range("switching.specialist_switching_cost", self.specialist_switching_cost, 0.0, 100.0)
         _check_choice("switching.everyday_from", self.everyday_from, EVERYDAY_FROM)
         _check_choice("switching.vendor_constants", self.vendor_constants, VENDOR_CONSTANTS)
         _check_range("switching.reevaluation_months", self.reevaluation_months, 1, 120)
@@ -1004,6 +1013,8 @@ class Config:
         for name, ind in self.population.industries.items():
             for fam in ind.family_weights:
                 _check_choice(f"population.industries.{name}.family_weights ({fam})", fam, families)
+        if self.switching.specialist_family is not None:
+            _check_choice("switching.specialist_family", self.switching.specialist_family, families)
         targets = {"tier": TIERS, "provider": providers,
                    "model": sorted([*self.market.models, *self.scenario.new_models])}
         for j, shock in enumerate(self.scenario.shocks):

@@ -128,6 +128,9 @@ class Month:
     price_factor: np.ndarray  # (M,) pricing strategies' multiplier on list prices
     access: np.ndarray  # (N,) 1 where the enterprise may use overseas models
     group: np.ndarray  # (N,) its group: overseas access x industry (the rows of ``everyday``)
+    # with a specialist family: each lab's everyday model for that family's tasks and its utility (G, P)
+    specialist_everyday: np.ndarray | None = None
+    specialist_utility: np.ndarray | None = None
 
 
 class MarketModel(mesa.Model):
@@ -159,7 +162,7 @@ class MarketModel(mesa.Model):
         self.workload = build_workload(cfg, self.catalog)
         # spawn children are keyed by index: adding a stream at the end leaves the others' draws
         (population_rng, self.adoption_rng, traits_rng, self.demand_rng, self.switching_rng,
-         entry_rng, self.budget_rng) = self.rng.spawn(7)
+         entry_rng, self.budget_rng, self.specialist_rng) = self.rng.spawn(8)
         self.population = draw_population(cfg, self.catalog.provider_ids, population_rng)
         self.traits = draw_traits(cfg, self.workload.n_segments, traits_rng)
         self.entry_month = draw_entry(cfg, entry_rng)  # (N,) 0 = buying from the first month
@@ -178,6 +181,10 @@ class MarketModel(mesa.Model):
         self.adopted = (self.adoption_rng.random(n) < cfg.adoption.initial_share) & self.active
         self.newly_adopted = np.zeros(n, dtype=bool)
         self.preferred = self.population.preferred.copy()
+        # the specialist family's lab of each enterprise (switching.specialist_family), -1 for none;
+        # (I, K) each industry's segment weights split between the primary's and the specialist's
+        self.specialist = np.full(n, -1, dtype=np.int64)
+        self.split = self.workload.specialist_split(cfg.switching.specialist_family)
         self.at_cap = np.zeros(n, dtype=bool)  # at its budget cap this month
         self.tasks = np.zeros(n)
         self.spend = np.zeros(n)
@@ -188,6 +195,7 @@ class MarketModel(mesa.Model):
         self.reference_cost = np.full(n, np.nan)
         self.last_cost_per_success = np.full(n, np.nan)
         self.switched = np.zeros(n, dtype=bool)  # changed vendor this month
+        self.specialist_moved = np.zeros(n, dtype=bool)  # changed its specialist lab this month
         self.last_switch = np.full(n, -10**6, dtype=np.int64)  # month of the last vendor switch
         self.vendor_constant: np.ndarray | None = None  # (P,) labs' logit constants, set in the first month
         self.budgets = Budgets.empty(n)
@@ -357,25 +365,44 @@ class MarketModel(mesa.Model):
             np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
             cfg.switching.quality_weight, cfg.switching.price_weight,
             frontier_first=cfg.switching.everyday_from == "frontier_first")
+        special = special_utility = None
+        if self.split is not None:  # the same choice on the specialist family's segments alone
+            total = self.split[1].sum(axis=1, keepdims=True)
+            family = np.divide(self.split[1], total, out=np.zeros_like(self.split[1]), where=total > 0)
+            ftables = [model_tables(seen_cost[a], seen_success[a], family) for a in (0, 1)]
+            special, special_utility = everyday_models(
+                np.concatenate([ftables[0][0], ftables[1][0]]), np.concatenate([ftables[0][1], ftables[1][1]]),
+                np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
+                cfg.switching.quality_weight, cfg.switching.price_weight,
+                frontier_first=cfg.switching.everyday_from == "frontier_first")
         access = self.overseas_access(t)
         group = self.group(t, access)
         if cfg.switching.vendor_constants == "inverted":
             if self.vendor_constant is None:  # first month: the initial shares are choices at its offers
-                self.vendor_constant = self._vendor_constants(group, utility)
+                self.vendor_constant = self._vendor_constants(group, utility, special_utility)
             utility = utility + self.vendor_constant
+            if special_utility is not None:
+                special_utility = special_utility + self.vendor_constant
         return Month(t=t, menu=menu, everyday=everyday, vendor_utility=utility, perceived_cost=seen_cost,
-                     perceived_success=seen_success, price_factor=factor, access=access, group=group)
+                     perceived_success=seen_success, price_factor=factor, access=access, group=group,
+                     specialist_everyday=special, specialist_utility=special_utility)
 
-    def _vendor_constants(self, group: np.ndarray, utility: np.ndarray) -> np.ndarray:
+    def _vendor_constants(self, group: np.ndarray, utility: np.ndarray,
+                          specialist_utility: np.ndarray | None = None) -> np.ndarray:
         """(P,) the labs' logit constants that make the month's choices the initial vendor shares.
 
-        ``group`` (N,) is each enterprise's group that month (:meth:`group`).
+        ``group`` (N,) is each enterprise's group that month (:meth:`group`); with a specialist
+        family, the shares are of tasks, that family's going to the specialist labs.
         """
         group_weight = np.bincount(group, weights=self.weight, minlength=utility.shape[0])
         shares = np.zeros(self.catalog.n_providers)
         for name, w in self.cfg.population.preferred_vendor_weights.items():
             shares[self.catalog.provider_ids.index(name)] = w
-        return vendor_constants(utility, group_weight, shares)
+        specialist_weight = None
+        if specialist_utility is not None:
+            specialist_weight = np.tile(self.split[1].sum(axis=1), utility.shape[0] // self.split.shape[1])
+        return vendor_constants(utility, group_weight, shares, specialist_utility=specialist_utility,
+                                specialist_weight=specialist_weight)
 
     def group(self, t: int, access: np.ndarray | None = None) -> np.ndarray:
         """(N,) each enterprise's group in month ``t``: overseas access x industry.
@@ -392,6 +419,11 @@ class MarketModel(mesa.Model):
         """
         return month.everyday.take(month.group * month.everyday.shape[1] + self.preferred)
 
+    def specialist_model(self, month: Month, flagship: np.ndarray) -> np.ndarray:
+        """(N,) the model each enterprise's specialist lab sells for that family; its ``flagship`` if none."""
+        special = month.specialist_everyday.take(month.group * month.everyday.shape[1] + np.maximum(self.specialist, 0))
+        return np.where((self.specialist >= 0) & (special >= 0), special, flagship)
+
     def route_request(self, month: Month) -> RouteRequest:
         """The month's routing problem for all enterprises, with their current vendors."""
         menu, pop, cat = month.menu, self.population, self.catalog
@@ -399,13 +431,15 @@ class MarketModel(mesa.Model):
             month.perceived_cost, month.perceived_success, eligibility(menu.available, cat.model_overseas),
             cat.model_provider, cat.n_providers, self.cfg.router.neutral_other_vendor_premium)
         in_house = self.in_house
+        flagship = self.everyday_model(month)
+        self.second_model = self.specialist_model(month, flagship) if self.split is not None else flagship
         if self.in_house_month is not None and month.t >= self.in_house_month:
             in_house = np.ones_like(in_house)  # built-in routers: every router routes within its vendor
         return RouteRequest(
             cost=menu.cost_per_task, success=menu.success, perceived_cost=cost, perceived_success=success,
             eligible=eligible, easy=self.easy, model_provider=cat.model_provider,
             router_class=router_class(month.access, self.preferred, in_house, cat.n_providers),
-            requirement=pop.requirement, flagship=self.everyday_model(month),
+            requirement=pop.requirement, flagship=flagship,
             preferred=self.preferred.copy(),
             learned_requirement=self.learned_requirement, params=self.router_params, scratch=self.scratch)
 
@@ -423,22 +457,72 @@ class MarketModel(mesa.Model):
         uniforms = self.switching_rng.random(self.population.size)  # drawn every month: CRN
         self.switched = np.zeros(self.population.size, dtype=bool)
         group = month.group
+        if self.split is not None and month.t == 0:
+            self._reevaluate_initial(month)
         due = self.everyday_model(month) < 0  # its vendor has nothing it may use this month
         if sw.enabled and month.t > 0:
             due |= self.reevaluation_phase == -month.t % sw.reevaluation_months
             due |= self.entering
         due &= self.active
-        if not due.any():
-            return 0.0
-        rows = np.flatnonzero(due)
-        new = self.entering[rows]
-        before = self.preferred[rows]
-        chosen = choose_vendor(month.vendor_utility, group[rows], before, np.where(new, 0.0, sw.switching_cost),
-                               uniforms[rows])
-        moved = (chosen != before) & ~new
-        self.switched[rows[moved]] = True
-        self.preferred[rows] = chosen
-        return float(self.weight[rows[moved]].sum())
+        switches = 0.0
+        if due.any():
+            rows = np.flatnonzero(due)
+            new = self.entering[rows]
+            before = self.preferred[rows]
+            chosen = choose_vendor(month.vendor_utility, group[rows], before,
+                                   np.where(new, 0.0, sw.switching_cost), uniforms[rows])
+            moved = (chosen != before) & ~new
+            self.switched[rows[moved]] = True
+            self.preferred[rows] = chosen
+            switches = float(self.weight[rows[moved]].sum())
+        if self.split is not None:
+            self._reevaluate_specialist(month, due)
+        return switches
+
+    def _reevaluate_initial(self, month: Month) -> None:
+        """Month 0 with a specialist family: primaries drawn from the inverted logit.
+
+        The initial shares observed are of tasks, primaries' and specialists' together (the
+        constants are inverted on them), so the primaries are drawn from the logit rather than
+        from the shares themselves; among the labs with an initial share, as the population's
+        draw from those shares is.
+        """
+        rows = np.flatnonzero(self.active)
+        self.preferred[rows] = choose_vendor(self._among_initial(month.vendor_utility), month.group[rows],
+                                             self.preferred[rows], 0.0,
+                                             self.specialist_rng.random(self.population.size)[rows])
+
+    def _among_initial(self, utility: np.ndarray) -> np.ndarray:
+        """(G, P) ``utility`` without the labs lacking an initial share: the month-0 choices are among the rest."""
+        anchored = np.zeros(self.catalog.n_providers, dtype=bool)
+        for name, w in self.cfg.population.preferred_vendor_weights.items():
+            anchored[self.catalog.provider_ids.index(name)] = w > 0
+        return np.where(anchored, utility, -np.inf)
+
+    def _reevaluate_specialist(self, month: Month, due: np.ndarray) -> None:
+        """Re-draw the specialist lab of enterprises ``due``, and of those without one or whose lab sells none.
+
+        The logit on the labs' everyday models for the family, with ``specialist_switching_cost``
+        on the lab held (none at a first pick); marks ``self.specialist_moved``.
+        """
+        uniforms = self.specialist_rng.random(self.population.size)  # drawn every month: CRN
+        self.specialist_moved = np.zeros(self.population.size, dtype=bool)
+        has = self.specialist >= 0
+        cell = month.group * month.everyday.shape[1] + np.maximum(self.specialist, 0)
+        gone = has & (month.specialist_everyday.take(cell) < 0)
+        rows = np.flatnonzero(self.active & (due | ~has | gone))
+        if not len(rows):
+            return
+        before = self.specialist[rows]
+        keeps = (before >= 0) & ~self.entering[rows]
+        # a first market (month 0) or a market without switching: among the labs with an initial
+        # share, as the population's primaries are drawn
+        fixed = month.t == 0 or not self.cfg.switching.enabled
+        utility = self._among_initial(month.specialist_utility) if fixed else month.specialist_utility
+        chosen = choose_vendor(utility, month.group[rows], np.maximum(before, 0),
+                               np.where(keeps, self.cfg.switching.specialist_switching_cost, 0.0), uniforms[rows])
+        self.specialist_moved[rows[(chosen != before) & (before >= 0)]] = True
+        self.specialist[rows] = chosen
 
     def plan_groups(self, req: RouteRequest, members: np.ndarray) -> list[Group]:
         """Routing plans of enterprises ``members`` (indices), one per policy in use among them."""
@@ -465,8 +549,13 @@ class MarketModel(mesa.Model):
     def flagship_cost_per_task(self, req: RouteRequest, who: np.ndarray) -> np.ndarray:
         """Cost per task of enterprises ``who`` (indices) at their everyday model on their segments; 0 if none."""
         table = self.workload.segment_weight @ req.cost  # (I, M)
-        flagship = req.flagship.take(who)
-        return np.where(flagship >= 0, table[self.population.industry.take(who), np.maximum(flagship, 0)], 0.0)
+        flagship, industry = req.flagship.take(who), self.population.industry.take(who)
+        cost = table[industry, np.maximum(flagship, 0)]
+        if self.split is not None:  # the specialist family at the specialist lab's model
+            rest, special = self.split @ req.cost  # (I, M) each
+            cost = (rest[industry, np.maximum(flagship, 0)]
+                    + special[industry, np.maximum(self.second_model.take(who), 0)])
+        return np.where(flagship >= 0, cost, 0.0)
 
     def _fee_per_task(self, cost_per_task: np.ndarray, calls_per_task: np.ndarray,
                       routers: np.ndarray) -> np.ndarray:
@@ -481,12 +570,16 @@ class MarketModel(mesa.Model):
         hit, size = self.demand_rng.random(n), self.demand_rng.random(n)
         return billing.spike_multiple(hit, size, d.spike_probability, d.spike_pareto_alpha, d.spike_max_multiple)
 
-    def _update_reference(self, cost_per_success: np.ndarray) -> None:
-        """The rebound's reference: set in an enterprise's first month, carried over at a vendor switch."""
+    def _update_reference(self, cost_per_success: np.ndarray, routers: np.ndarray) -> None:
+        """The rebound's reference: set in an enterprise's first month, carried over at a vendor switch.
+
+        A non-router's change of specialist lab is a vendor switch too (``routers``: who routes this month).
+        """
         starting = self.active & np.isnan(self.reference_cost)
         np.copyto(self.reference_cost, cost_per_success, where=starting)
         # a vendor switch carries the reference over (the switch itself leaves demand as it was)
-        carry = self.switched & (self.last_cost_per_success > 0) & (cost_per_success > 0)
+        switched = self.switched | (self.specialist_moved & ~routers) if self.split is not None else self.switched
+        carry = switched & (self.last_cost_per_success > 0) & (cost_per_success > 0)
         self.reference_cost[carry] *= cost_per_success[carry] / self.last_cost_per_success[carry]
         np.copyto(self.last_cost_per_success, cost_per_success, where=self.active)
 
@@ -517,10 +610,12 @@ class MarketModel(mesa.Model):
         t, pop, cfg, menu, w = month.t, self.population, self.cfg, month.menu, self.weight
         cost_im, success_im = model_tables(req.cost, req.success, self.workload.segment_weight)
         prices = billing.unit_prices(req.flagship, pop.industry, cost_im, success_im, routers, self.segment_weight,
-                                     self.scratch)
+                                     self.scratch, second=self.second_model,
+                                     split_tables=None if self.split is None else (self.split @ req.cost,
+                                                                                   self.split @ req.success))
         self._price_plans(groups, req, prices)
         cost_per_success = prices.cost_per_success  # (computed on each access: once for both uses)
-        self._update_reference(cost_per_success)
+        self._update_reference(cost_per_success, routers)
         spikes = self._spikes()
         self.tasks = billing.demand(pop.base_tasks, self.growth[t], cost_per_success, self.reference_cost,
                                     cfg.demand.price_elasticity, spikes, self.active)
@@ -560,7 +655,8 @@ class MarketModel(mesa.Model):
 
         served_tasks = self.tasks * caps.served_share
         done = billing.settle(prices, groups, served_tasks, w, pop.industry, pop.requirement, req.flagship,
-                              menu.success, self.workload.segment_weight, routers, self.scratch)
+                              menu.success, self.workload.segment_weight, routers, self.scratch,
+                              second=self.second_model, split=self.split)
         self.spend = served_tasks * prices.cost
         self.router_fees = served_tasks * fee_per_task
         self.no_routing_spend = served_tasks * prices.flag_cost
@@ -657,6 +753,7 @@ class MarketModel(mesa.Model):
                               "no_routing_spend_usd": self.no_routing_spend.copy(),
                               "tasks": self.tasks.copy(), "routes": self.adopted.copy(),
                               "at_cap": self.at_cap.copy(), "preferred": self.preferred.copy(),
+                              "specialist": self.specialist.copy(),
                               "active": self.active.copy()})
 
     def _adopt(self, req: RouteRequest) -> None:

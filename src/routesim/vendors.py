@@ -15,7 +15,11 @@ discount). Everything is a table over groups, a group being an (access class, in
   most able (GPT-5.5 at twice GPT-5.4's price does not take every customer);
 * at a **re-evaluation** an enterprise rates each lab by its everyday model's utility, adds a
   switching cost to the lab it has, and draws its vendor from the logit probabilities (a
-  random-utility choice: the same offer does not make every firm switch at once).
+  random-utility choice: the same offer does not make every firm switch at once);
+* a **specialist lab** (``switching.specialist_family``, e.g. coding): an enterprise that does
+  not route buys that family's tasks from a lab of its own choosing, drawn at the same
+  re-evaluations by the same logit on the labs' everyday models for that family alone (its
+  primary may win it too); the rest of its work goes to its primary.
 
 Re-evaluating all enterprises is a gather, a softmax and an inverse-CDF draw.
 """
@@ -71,7 +75,8 @@ def everyday_models(cost: np.ndarray, success: np.ndarray, usable: np.ndarray, m
 
 
 def vendor_constants(utility: np.ndarray, group_weight: np.ndarray, shares: np.ndarray,
-                     iterations: int = 2000, tol: float = 1e-10) -> np.ndarray:
+                     iterations: int = 2000, tol: float = 1e-10, specialist_utility: np.ndarray | None = None,
+                     specialist_weight: np.ndarray | None = None) -> np.ndarray:
     """(P,) each lab's constant in the vendor logit, inverted from observed shares (Berry 1994).
 
     ``utility`` (G, P) is each group's utility of each lab's everyday model in the month the
@@ -85,7 +90,10 @@ def vendor_constants(utility: np.ndarray, group_weight: np.ndarray, shares: np.n
     smallest anchored constant is set to 0, and unanchored labs get 0 too (assumption: a lab
     without an observed share, or entering later, has no advantage over the anchored lab
     with the smallest constant). Groups with no weight or no anchored lab on offer are left
-    out. Solved by BLP's contraction xi <- xi + ln(share) - ln(predicted share).
+    out. Solved by BLP's contraction xi <- xi + ln(share) - ln(predicted share). With a
+    specialist family, the shares observed are of tasks: a group's share ``specialist_weight``
+    (G,) of tasks goes to the lab drawn from the logit on ``specialist_utility`` (G, P), the
+    rest to its primary's (one constant per lab for both choices).
 
     Raises ConfigError when an anchored lab has nothing on offer to any group, or when the
     contraction has not converged.
@@ -95,6 +103,11 @@ def vendor_constants(utility: np.ndarray, group_weight: np.ndarray, shares: np.n
     offered = np.isfinite(u)
     keep = (group_weight > 0) & offered.any(axis=1)
     u, w = u[keep], group_weight[keep] / group_weight[keep].sum()
+    if specialist_utility is not None and specialist_weight is not None:
+        su, c = specialist_utility[:, anchored][keep], specialist_weight[keep][:, None]
+        c = np.where(np.isfinite(su).any(axis=1, keepdims=True), c, 0.0)  # no specialist on offer: all primary
+    else:
+        su, c = None, 0.0
     lost = ~offered[keep].any(axis=0)
     if lost.any():
         names = np.flatnonzero(anchored)[lost].tolist()
@@ -104,9 +117,9 @@ def vendor_constants(utility: np.ndarray, group_weight: np.ndarray, shares: np.n
     target = shares[anchored] / shares[anchored].sum()
     xi = np.zeros(anchored.sum())
     for _ in range(iterations):
-        v = u + xi
-        prob = np.exp(v - v.max(axis=1, keepdims=True))
-        prob /= prob.sum(axis=1, keepdims=True)
+        prob = _logit(u + xi)
+        if su is not None:
+            prob = (1.0 - c) * prob + c * _logit(su + xi)
         step = np.log(target) - np.log(w @ prob)
         xi += step
         if np.abs(step).max() < tol:
@@ -118,6 +131,14 @@ def vendor_constants(utility: np.ndarray, group_weight: np.ndarray, shares: np.n
     out = np.zeros(utility.shape[1])
     out[anchored] = xi - xi.min()
     return out
+
+
+def _logit(v: np.ndarray) -> np.ndarray:
+    """(G, P) choice probabilities of utilities ``v`` per row (-inf: not on offer; a row of -inf gives 0s)."""
+    top = v.max(axis=1, keepdims=True)
+    prob = np.exp(v - np.where(np.isfinite(top), top, 0.0))
+    total = prob.sum(axis=1, keepdims=True)
+    return np.divide(prob, total, out=np.zeros_like(prob), where=total > 0)
 
 
 def choose_vendor(utility: np.ndarray, group: np.ndarray, current: np.ndarray, switching_cost: np.ndarray | float,

@@ -50,6 +50,17 @@ class Workload:
         """Segments (K), shared by every industry."""
         return len(self.base_difficulty)
 
+    def specialist_split(self, family: str | None) -> np.ndarray | None:
+        """(2, I, K) each industry's segment weights without ``family`` and of ``family`` alone; None for none.
+
+        What a specialist lab (``switching.specialist_family``) serves: the second row; the
+        primary serves the first. The two add up to ``segment_weight``.
+        """
+        if family is None:
+            return None
+        of_family = (self.segment_family == self.family_ids.index(family))[None, :]
+        return np.stack([np.where(of_family, 0.0, self.segment_weight), np.where(of_family, self.segment_weight, 0.0)])
+
     def at(self, t: int) -> Workload:
         """The workload in month ``t``: difficulties shifted, tokens following them."""
         if self.difficulty_shift is None or self.difficulty_shift[t] == 0.0:

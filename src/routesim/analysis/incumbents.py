@@ -1,8 +1,9 @@
 """Incumbents and entrants: how far a lab's share can fall while few enterprises switch.
 
 Menlo's shares (OpenAI 50% of enterprise usage at end-2023, 34% in Nov-2024) moved while only
-~11% of builders switched vendor in a year. In routesim an enterprise buys from one vendor at
-a time, so a lab's share falls either through switches or through entrants choosing others.
+~11% of builders switched vendor in a year. In routesim an enterprise buys from one primary
+vendor at a time (and, with ``switching.specialist_family``, one task family from a specialist
+lab), so a lab's share falls through switches, specialist choices, or entrants choosing others.
 :func:`incumbent_split` steps the market to a month and splits it: the enterprises already
 buying in the first month (incumbents) against those that entered since, with each group's
 share of the month's tasks, its share on the lab, and the incumbents' switching. The lab's
@@ -25,8 +26,10 @@ def incumbent_split(month: str = "2024-11", lab: str = "openai", seed: int = 0, 
                     overrides: list[str] | None = None) -> dict[str, float]:
     """The incumbents' and entrants' part in ``lab``'s share of tasks in ``month`` (one seed).
 
-    Shares are of real enterprises (agent weights) or of their tasks that month. ``floor`` is
-    the lab's share of all tasks that comes from incumbents alone.
+    Shares are of real enterprises (agent weights, by primary vendor) or of their tasks that
+    month (the lab's part: its primary's tasks less a specialist family placed elsewhere, plus
+    that family where it is the specialist; routing ignored). ``floor`` is the lab's share of
+    all tasks that comes from incumbents alone.
     """
     from routesim.compose import compose
     from routesim.config import ConfigError
@@ -39,20 +42,27 @@ def incumbent_split(month: str = "2024-11", lab: str = "openai", seed: int = 0, 
         raise ConfigError(f"lab={lab!r}: not a provider of the catalogue; allowed: {', '.join(ids)}")
     k = ids.index(lab)
     incumbent = model.active.copy()  # buying in the first month
+    model.step()  # month 0 draws the first vendors
     first = model.preferred.copy()
     while model.t < model.n_months:
         model.step()
     active, w = model.active, model.weight
-    tasks = w * model.tasks
     inc, ent = incumbent & active, ~incumbent & active
-    on_lab = model.preferred == k
+    primary = model.preferred == k
+    # the lab's part of each enterprise's tasks: its primary's, less a specialist family placed elsewhere
+    part = primary.astype(float)
+    if model.split is not None:
+        family = model.split[1].sum(axis=1)[model.population.industry]
+        part = (1.0 - family) * primary + family * (model.specialist == k)
+    tasks = w * model.tasks
+    on_lab = primary
 
     def share(num: np.ndarray, den: np.ndarray) -> float:
         total = den.sum()
         return float(num.sum() / total) if total > 0 else float("nan")
 
     inc_tasks = share(tasks[inc], tasks[active])
-    inc_on_lab = share(tasks[inc & on_lab], tasks[inc])
+    inc_on_lab = share((tasks * part)[inc], tasks[inc])
     return {
         "incumbents_share_of_enterprises": share(w[inc], w[active]),
         "incumbents_share_of_tasks": inc_tasks,
@@ -61,8 +71,8 @@ def incumbent_split(month: str = "2024-11", lab: str = "openai", seed: int = 0, 
         "incumbents_switched": share(w[inc & (model.preferred != first)], w[inc]),
         "incumbents_lab_share_of_their_tasks": inc_on_lab,
         "entrants_on_lab": share(w[ent & on_lab], w[ent]),
-        "entrants_lab_share_of_their_tasks": share(tasks[ent & on_lab], tasks[ent]),
-        "lab_share_of_tasks": share(tasks[active & on_lab], tasks[active]),
+        "entrants_lab_share_of_their_tasks": share((tasks * part)[ent], tasks[ent]),
+        "lab_share_of_tasks": share((tasks * part)[active], tasks[active]),
         "floor": inc_tasks * inc_on_lab,
     }
 
