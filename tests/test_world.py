@@ -75,11 +75,20 @@ def catalogue_events(cfg) -> dict[str, set[str]]:
 
 # Months where a provider's usage share moves by more than 10 points in the default run, and the
 # dated catalogue event behind each (checked by the test: the event is in the catalogue that month).
-# None on the fit of 2026-11-30 (largest monthly move 0.086, Anthropic at claude_3_7_sonnet, 2025-03). The fit before
-# it had five, each at a release: 2024-03 claude_3_sonnet, 2024-05 gpt_4o, 2024-07 gemini_1_5_pro (then
-# catalogued at its tracker month; Google's everyday model became the dearer 1.5 Pro), 2024-10
-# gemini_1_5_pro_002 and 2025-02 gemini_2_0_flash.
-EXPLAINED: dict[str, str] = {}
+# On the fit of 2026-12-01 (the coding specialist): 2024-10, OpenAI -11 to -14 points in every
+# seed. Claude 3.5 Sonnet (new) scores 49% on SWE-bench Verified (the first 3.5 Sonnet 33%, GPT-4o
+# 39%, the catalogue's scores): the third
+# of enterprises that review their labs that month move their coding tasks to it (OpenAI's share
+# of specialists 0.97 -> 0.66, then 0.39 in 2024-11), while Gemini 1.5 Pro/Flash 002 at their
+# cut prices replace the 001 models. None on the fit of 2026-11-30 (largest monthly move 0.086,
+# Anthropic at claude_3_7_sonnet, 2025-03). The fit before it had five, each at a release:
+# 2024-03 claude_3_sonnet, 2024-05 gpt_4o, 2024-07 gemini_1_5_pro (then catalogued at its
+# tracker month; Google's everyday model became the dearer 1.5 Pro), 2024-10 gemini_1_5_pro_002
+# and 2025-02 gemini_2_0_flash.
+# 2025-02, Google +12 points in seed 0 only: a routing enterprise in a usage spike (99x its base
+# tasks, 4.7% of the month's tasks) routes them to Gemini 2.0 Flash-Lite, released that month;
+# the spike is over in 2025-03.
+EXPLAINED: dict[str, str] = {"2024-10": "release claude_3_5_sonnet_v2", "2025-02": "release gemini_2_0_flash_lite"}
 # Jumps with no catalogue event, still open: none. The last one, 2024-02 (entrants choosing by
 # quality and price alone took Google from 10% to ~20% of usage in one month), went with the
 # labs' logit constants inverted from the 2023 shares (switching.vendor_constants).
