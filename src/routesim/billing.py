@@ -394,8 +394,9 @@ def settle(prices: UnitPrices, groups: list[tuple[np.ndarray, Plan]], served_tas
         second_flat = second.take(idx)
         cells = (router_cells + flagship_cells(flag_flat, industry_flat, real_flat, split[0], n_mod)
                  + flagship_cells(second_flat, industry_flat, real_flat, split[1], n_mod))
-        share = (share_below(success, split[0], industry_flat, flag_flat, need)
-                 + share_below(success, split[1], industry_flat, second_flat, need))
+        family = split[1].any(axis=0)  # (K,) the family's segments: each side counts only its own
+        share = (share_below(success[~family], split[0][:, ~family], industry_flat, flag_flat, need)
+                 + share_below(success[family], split[1][:, family], industry_flat, second_flat, need))
     else:
         cells = router_cells + flagship_cells(flag_flat, industry_flat, real_flat, industry_weight, n_mod)
         share = share_below(success, industry_weight, industry_flat, flag_flat, need)

@@ -4,9 +4,11 @@ Each month runs these named phases, in this order:
 
 1. ``_prepare_month``: the month's catalogue (prices, abilities, releases), what each model
    costs and achieves on each task segment, how each class of router perceives it.
-2. ``_reevaluate_vendors``: enterprises due for a re-evaluation pick their preferred vendor;
-   enterprises entering the market this month pick their first one.
-3. ``_route``: non-adopters send every segment to their everyday model, adopters route by
+2. ``_reevaluate_vendors``: enterprises due for a re-evaluation pick their preferred vendor
+   (and, with ``switching.specialist_family``, the lab for that family's tasks); enterprises
+   entering the market this month pick their first ones.
+3. ``_route``: non-adopters send every segment to their everyday model (a specialist
+   family's segments to their specialist lab's), adopters route by
    their policy within what their router may use (in-house: its vendor's models; neutral:
    any): a plan of model calls per (enterprise, segment) for each policy group.
 4. ``_bill``: demand (growth, the rebound, spikes), router fees, annual budgets and what
