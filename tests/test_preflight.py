@@ -202,7 +202,9 @@ print(imports, status("VmHWM"))
 @pytest.mark.parametrize("overrides", [
     ["population.n_enterprises=100000", "end=2026-12"],
     ["population.n_enterprises=50000", "workload.segments_per_family=8", "end=2025-12"],
-    ["population.n_enterprises=30000", "router=logit", "adoption.initial_share=1.0", "end=2024-06"],
+    # every enterprise buying and routing from the start: the logit term counts every enterprise as a router
+    ["population.n_enterprises=30000", "router=logit", "adoption.initial_share=1.0",
+     "population.active_share_at_start=1", "end=2024-06"],
     ["population.n_enterprises=50000", "output.enterprise_panel=true", "end=2030-12"],
 ])
 def test_memory_estimate_bounds_the_measured_peak(overrides):
