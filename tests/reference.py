@@ -229,7 +229,7 @@ class Reference:
         ``family``: on the specialist family's segments alone (their weights renormalised).
         """
         w, sw = self.wl.segment_weight[i], self.cfg.switching
-        if family:
+        if family:  # (everyday_of never rates an industry without the family's tasks)
             total = sum(float(w[k]) for k in self.family)
             w = [float(w[k]) / total if k in self.family and total > 0 else 0.0 for k in range(self.wl.n_segments)]
         succ = sum(float(w[k]) * menus[k][4 if ok else 1][m] for k in range(self.wl.n_segments))
@@ -237,8 +237,13 @@ class Reference:
         return sw.quality_weight * succ - sw.price_weight * math.log(cost), cost
 
     def everyday_of(self, t: int, p: int, i: int, ok: bool, menus, family: bool = False) -> tuple[int, float]:
-        """Lab p's everyday model for an industry-i enterprise of access ok, and its utility."""
+        """Lab p's everyday model for an industry-i enterprise of access ok, and its utility.
+
+        ``family``: for the specialist family's tasks alone (none for an industry without them).
+        """
         cat = self.cat
+        if family and sum(float(self.wl.segment_weight[i, k]) for k in self.family) <= 0:
+            return -1, -math.inf
         cands = [m for m in range(cat.n_models) if cat.model_provider[m] == p and cat.available[t, m]
                  and cat.flagship_eligible[m] and (ok or not cat.model_overseas[m])]
         frontier = [m for m in cands if cat.model_tier[m] == 0]
@@ -391,7 +396,8 @@ class Reference:
                     return offer
                 return [(m, u) if initial[p] else (-1, -math.inf) for p, (m, u) in enumerate(offer)]
 
-            if self.family and t == 0:  # the primaries behind the initial shares of tasks: drawn from the logit
+            if self.family and t == 0 and cfg.switching.vendor_constants == "inverted":
+                # the primaries behind the initial shares of tasks: drawn from the inverted logit
                 first = self.special_rng.random(n)
                 for e in range(n):
                     if active[e]:
@@ -403,13 +409,14 @@ class Reference:
             switched = [False] * n
             sw = cfg.switching
             draws = self.switch_rng.random(n)
+            was_forced = [False] * n  # its primary had nothing it may use: it reviews its specialist lab too
             for e in range(n):
                 if not active[e]:
                     continue
                 ok = self.access(e, t)
                 i = int(pop.industry[e])
                 offer = everyday[(i, ok)]
-                forced = offer[self.preferred[e]][0] < 0
+                forced = was_forced[e] = offer[self.preferred[e]][0] < 0
                 # an entrant's first pick is a choice, never a switch, whether switching is on or off
                 new_entrant = t > 0 and self.entry[e] == t
                 entering = sw.enabled and new_entrant
@@ -436,8 +443,8 @@ class Reference:
                     new_entrant = t > 0 and self.entry[e] == t
                     periodic = (sw.enabled and t > 0
                                 and (t + int(self.traits.reevaluation_offset[e])) % sw.reevaluation_months == 0)
-                    forced = everyday[(int(pop.industry[e]), self.access(e, t))][self.preferred[e]][0] < 0
-                    if not (held < 0 or offer[held][0] < 0 or periodic or (sw.enabled and new_entrant) or forced):
+                    if not (held < 0 or offer[held][0] < 0 or periodic or (sw.enabled and new_entrant)
+                            or was_forced[e]):
                         continue
                     extra = {held: sw.specialist_switching_cost} if held >= 0 and not new_entrant else {}
                     chosen = pick(offer, extra, draws[e], max(held, 0))

@@ -75,6 +75,16 @@ CASES = {
                         "switching.specialist_switching_cost=0.5", "switching.reevaluation_months=2",
                         "demand.price_elasticity=0.6", "switching.vendor_constants=inverted",
                         "population.active_share_at_start=0.5", "population.entry_hazard=0.2"],
+    # a ban moves primaries off the overseas labs: those forced review their coding lab too;
+    # an industry without coding tasks has no specialist (its primary serves all its work)
+    "default-specialist-ban": ["population.n_enterprises=300", "start=2024-06", "end=2025-03",
+                               "access.ban_start=2025-01", "access.ban_share=1", "access.overseas_risk_premium=0",
+                               "switching.reevaluation_months=12", "seed=1"],
+    "tiny-specialist-no-coding": [*TINY, "switching.vendor_constants=inverted", "switching.reevaluation_months=2",
+                                  "population.industries.easy.family_weights={routine: 0.9, coding: 0,"
+                                  " reasoning: 0.1}"],
+    "default-specialist-no-constants": ["population.n_enterprises=60", "start=2024-01", "end=2024-09",
+                                        "switching.vendor_constants=none", "switching.reevaluation_months=2"],
     "default-specialist-none": ["population.n_enterprises=50", "start=2024-01", "end=2024-12",
                                 "switching.specialist_family=null", "adoption.initial_share=0.3"],
     "tiny-rebound-switching": [*TINY, "demand.price_elasticity=0.6", "switching.enabled=true",
@@ -135,6 +145,17 @@ def tables_of(name):
 def test_reference_cases_exercise_their_behaviour(name, column):
     """The comparisons above are not vacuous: each behaviour actually happens in its case."""
     assert tables_of(name)["enterprises"][column].sum() > 0
+
+
+@pytest.mark.parametrize("name", ["tiny-specialist", "default-specialist-ban", "default-entry-switching"])
+def test_reference_cases_move_coding_labs(name):
+    """The specialist cases do change coding labs after the first month (so the twin compares that)."""
+    model = MarketModel(compose(CASES[name]))
+    moved = 0.0
+    while model.t < model.n_months:
+        model.step()
+        moved += model.weight[model.specialist_moved].sum()
+    assert moved > 0
 
 
 def test_reference_cases_exercise_pricing():

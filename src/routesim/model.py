@@ -370,13 +370,17 @@ class MarketModel(mesa.Model):
         special = special_utility = None
         if self.split is not None:  # the same choice on the specialist family's segments alone
             total = self.split[1].sum(axis=1, keepdims=True)
-            family = np.divide(self.split[1], total, out=np.zeros_like(self.split[1]), where=total > 0)
+            # (an industry without the family's tasks is rated on its whole mix, then has no offer below)
+            family = np.divide(self.split[1], total, out=self.workload.segment_weight.copy(), where=total > 0)
             ftables = [model_tables(seen_cost[a], seen_success[a], family) for a in (0, 1)]
             special, special_utility = everyday_models(
                 np.concatenate([ftables[0][0], ftables[1][0]]), np.concatenate([ftables[0][1], ftables[1][1]]),
                 np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
                 cfg.switching.quality_weight, cfg.switching.price_weight,
                 frontier_first=cfg.switching.everyday_from == "frontier_first")
+            # an industry without the family's tasks has no specialist offer (its primary serves all)
+            none = np.tile(total[:, 0] <= 0, 2)
+            special[none], special_utility[none] = -1, -np.inf
         access = self.overseas_access(t)
         group = self.group(t, access)
         if cfg.switching.vendor_constants == "inverted":
@@ -459,7 +463,7 @@ class MarketModel(mesa.Model):
         uniforms = self.switching_rng.random(self.population.size)  # drawn every month: CRN
         self.switched = np.zeros(self.population.size, dtype=bool)
         group = month.group
-        if self.split is not None and month.t == 0:
+        if self.split is not None and month.t == 0 and sw.vendor_constants == "inverted":
             self._reevaluate_initial(month)
         due = self.everyday_model(month) < 0  # its vendor has nothing it may use this month
         if sw.enabled and month.t > 0:
@@ -477,12 +481,12 @@ class MarketModel(mesa.Model):
             self.switched[rows[moved]] = True
             self.preferred[rows] = chosen
             switches = float(self.weight[rows[moved]].sum())
-        if self.split is not None:
+        if self.split is not None:  # those due (a primary that lost its model included) review both
             self._reevaluate_specialist(month, due)
         return switches
 
     def _reevaluate_initial(self, month: Month) -> None:
-        """Month 0 with a specialist family: primaries drawn from the inverted logit.
+        """Month 0 with a specialist family and inverted constants: primaries drawn from that logit.
 
         The initial shares observed are of tasks, primaries' and specialists' together (the
         constants are inverted on them), so the primaries are drawn from the logit rather than

@@ -171,11 +171,13 @@ def choose_vendor(utility: np.ndarray, group: np.ndarray, current: np.ndarray, s
     has_any = total > 0
     count = np.count_nonzero(cdf <= uniforms * total, axis=0)
     chosen = np.minimum(count, len(cdf) - 1)
-    # a draw past the last bin (rounding) may land on a lab without an everyday model: the
-    # lab of highest utility instead (a draw inside the bins always lands on a positive weight)
+    # a draw past the last bin (rounding) may land on a lab without an everyday model: the lab
+    # of highest utility, switching cost included, instead (a draw inside the bins always lands
+    # on a positive weight)
     past = np.flatnonzero((count >= len(cdf)) & has_any)
     if len(past):
-        best = np.argmax(np.where(offered, utility, -np.inf), axis=1)  # (G,)
-        last_bad = ~offered[group[past], chosen[past]]
-        chosen[past[last_bad]] = best[group[past[last_bad]]]
+        last_bad = past[~offered[group[past], chosen[past]]]
+        util = utility[group[last_bad]]  # (k, P), the switching cost on the lab held
+        util[np.arange(len(last_bad)), current[last_bad]] += np.broadcast_to(switching_cost, (n,))[last_bad]
+        chosen[last_bad] = np.argmax(util, axis=1)
     return np.where(has_any, chosen, current)
