@@ -200,7 +200,7 @@ print(imports, status("VmHWM"))
 
 @pytest.mark.slow
 @pytest.mark.parametrize("overrides", [
-    ["population.n_enterprises=100000", "end=2026-12"],
+    ["population.n_enterprises=100000", "end=2030-12"],  # the default horizon
     ["population.n_enterprises=50000", "workload.segments_per_family=8", "end=2025-12"],
     # every enterprise buying and routing from the start: the logit term counts every enterprise as a router
     ["population.n_enterprises=30000", "router=logit", "adoption.initial_share=1.0",

@@ -286,21 +286,26 @@ def check_scale(cfg: Config) -> None:
 # libraries after ``import routesim`` (measured 151 MB in the development venv and 187 MB in a
 # fresh CI venv on 2026-12-01, the same package versions: it depends on the environment, so
 # it is a bound, not a fit). The rest is what a run adds on top of that, fitted on the
-# increment over the imports at the four runs of the slow test (development venv,
-# 2026-12-01, imports 157 MB): 165, 107, 868 and 1345 MB measured for 100k default, 50k with
-# 24 segments, 30k logit with every enterprise buying and routing from the start, and 50k
-# with the panel to 2030-12; these terms estimate 203, 145, 935 and 1487 MB (1.08-1.36 x).
-# The logit term is per routing enterprise: the same 30k run with the fitted share buying at
-# the start (0.42 or 0.52 of the enterprises) added 394 or 479 MB. Until then a 160 MB base
-# absorbed part of the logit term, fitted at that lower share, and the per-segment term was
-# 110 (estimates 0.98-2.02 x the increment). Terms: per enterprise (Mesa
-# agents, population and trait arrays); per enterprise-segment (plans, noise, rows); per
-# enterprise-segment-model (the policies' working arrays: logit keeps a full (N, K, M) plan,
-# as if every enterprise routed); per enterprise-month of panel. benchmarks/bench_engine.py
-# prints the estimate beside the measured peak, and the slow test checks imports <= BASE_BYTES
-# and increment <= estimate - BASE_BYTES <= 2 x increment.
+# increment over the imports (development venv, 2026-12-01, imports 157 MB). What a run adds
+# grows with its months as well as its enterprises (the record and the heap over a run): at
+# 100k enterprises 145, 168 and 207 MB to 2024-12, 2026-12 and 2030-12, and 106 MB at 50k to
+# 2030-12, against 203, 203, 203 and 101 MB from terms without months (an underestimate of the
+# default horizon). With a per-enterprise-month term these terms estimate 160, 184, 232 and
+# 116 MB (1.10-1.12 x), and at the other runs of the slow test 130 MB for 50k with 24
+# segments to 2025-12 (107 measured), 921 MB for 30k logit with every enterprise buying and
+# routing from the start (868) and 1501 MB for 50k with the panel to 2030-12 (1345). The
+# logit term is per routing enterprise: the same 30k run with the fitted share buying at the
+# start (0.42 or 0.52 of the enterprises) added 394 or 479 MB. Until 2026-12-01 a 160 MB base
+# absorbed part of the logit term, fitted at that lower share, and the per-segment term was 110
+# (estimates 0.98-2.02 x the increment). Terms: per enterprise (Mesa agents, population and
+# trait arrays); per enterprise-segment (plans, noise, rows); per enterprise-segment-model
+# (the policies' working arrays: logit keeps a full (N, K, M) plan, as if every enterprise
+# routed); per enterprise-month (growth over the run); per enterprise-month of panel.
+# benchmarks/bench_engine.py prints the estimate beside the measured peak, and the slow test
+# checks imports <= BASE_BYTES and increment <= estimate - BASE_BYTES <= 2 x increment.
 BASE_BYTES = 200e6
-PER_ENTERPRISE = 1500.0
+PER_ENTERPRISE = 950.0
+PER_ENTERPRISE_MONTH = 10.0
 PER_ENTERPRISE_SEGMENT = 40.0
 PER_ENTERPRISE_SEGMENT_MODEL = {"logit": 44.0, "cascade": 1.0, "other": 0.25}
 PER_PANEL_ROW = 330.0
@@ -319,7 +324,8 @@ def estimate_peak_bytes(cfg: Config) -> float:
     policies = {p for p, w in cfg.router.policy_weights().items() if w > 0} if cfg.scenario.routing_allowed else set()
     per_nkm = max(PER_ENTERPRISE_SEGMENT_MODEL.get(p, PER_ENTERPRISE_SEGMENT_MODEL["other"]) for p in policies | {""})
     panel = PER_PANEL_ROW * n * months if cfg.output.enterprise_panel else 0.0
-    return BASE_BYTES + n * (PER_ENTERPRISE + PER_ENTERPRISE_SEGMENT * k + per_nkm * k * m) + panel
+    return (BASE_BYTES + n * (PER_ENTERPRISE + PER_ENTERPRISE_MONTH * months + PER_ENTERPRISE_SEGMENT * k
+                              + per_nkm * k * m) + panel)
 
 
 def available_bytes() -> float | None:
