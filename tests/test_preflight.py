@@ -149,7 +149,7 @@ def test_scale_estimate_bounds_the_simulated_bill_and_refuses_the_absurd():
 def test_memory_estimate_refuses_with_estimate_and_limit():
     cfg = compose([*TINY, "population.n_enterprises=1000000"])
     need = estimate_peak_bytes(cfg)
-    assert 1e9 < need < 3e9  # ~2.4 KB per enterprise plus the interpreter
+    assert 1e9 < need < 3e9  # ~2.2 KB per enterprise at this horizon plus the interpreter
     check_memory(cfg, available=need * 1.1)
     with pytest.raises(ConfigError, match=r"needs an estimated \d\.\d+ GB .* than the 1 GB available"):
         check_memory(cfg, available=1e9)
