@@ -124,13 +124,14 @@ def unit_prices(flagship: np.ndarray, industry: np.ndarray, cost_im: np.ndarray,
     """
     has = flagship >= 0
     cell = industry * cost_im.shape[1] + np.maximum(flagship, 0)  # flat (industry, model) of the tables
-    flag_cost = np.where(has, cost_im.take(cell), 0.0)
-    flag_success = np.where(has, success_im.take(cell), 0.0)
     if split_tables is not None and second is not None:
         other = industry * cost_im.shape[1] + np.maximum(second, 0)
         (cost_rest, cost_family), (success_rest, success_family) = split_tables
         flag_cost = np.where(has, cost_rest.take(cell) + cost_family.take(other), 0.0)
         flag_success = np.where(has, success_rest.take(cell) + success_family.take(other), 0.0)
+    else:
+        flag_cost = np.where(has, cost_im.take(cell), 0.0)
+        flag_success = np.where(has, success_im.take(cell), 0.0)
     members = np.flatnonzero(routers)
     position = np.full(len(flagship), -1)
     position[members] = np.arange(len(members))

@@ -187,6 +187,17 @@ class MarketModel(mesa.Model):
         # (I, K) each industry's segment weights split between the primary's and the specialist's
         self.specialist = np.full(n, -1, dtype=np.int64)
         self.split = self.workload.specialist_split(cfg.switching.specialist_family)
+        # the labs with an initial share: the month-0 choices are among them
+        self.initial_labs = np.zeros(self.catalog.n_providers, dtype=bool)
+        for name, w in cfg.population.preferred_vendor_weights.items():
+            self.initial_labs[self.catalog.provider_ids.index(name)] = w > 0
+        if self.split is not None:
+            # (I, K) the family's mix alone, to rate the labs for it; an industry without the
+            # family's tasks is rated on its whole mix, then has no offer ((G,) ``no_family``)
+            total = self.split[1].sum(axis=1, keepdims=True)
+            self.family_weight = np.divide(self.split[1], total, out=self.workload.segment_weight.copy(),
+                                           where=total > 0)
+            self.no_family = np.tile(total[:, 0] <= 0, 2)
         self.at_cap = np.zeros(n, dtype=bool)  # at its budget cap this month
         self.tasks = np.zeros(n)
         self.spend = np.zeros(n)
@@ -358,29 +369,22 @@ class MarketModel(mesa.Model):
             menu.cost_per_task, menu.success, segment_ability(cat, workload, t), workload.difficulty,
             cat.model_overseas, workload.success_slope, cfg.access.overseas_risk_premium,
             cfg.access.overseas_quality_discount)
-        weight = self.workload.segment_weight
-        tables = [model_tables(seen_cost[a], seen_success[a], weight) for a in (0, 1)]  # (I, M) each
         usable = eligibility(menu.available & cat.flagship_eligible, cat.model_overseas)  # (2, M)
-        n_ind = weight.shape[0]
-        everyday, utility = everyday_models(
-            np.concatenate([tables[0][0], tables[1][0]]), np.concatenate([tables[0][1], tables[1][1]]),
-            np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
-            cfg.switching.quality_weight, cfg.switching.price_weight,
-            frontier_first=cfg.switching.everyday_from == "frontier_first")
-        special = special_utility = None
-        if self.split is not None:  # the same choice on the specialist family's segments alone
-            total = self.split[1].sum(axis=1, keepdims=True)
-            # (an industry without the family's tasks is rated on its whole mix, then has no offer below)
-            family = np.divide(self.split[1], total, out=self.workload.segment_weight.copy(), where=total > 0)
-            ftables = [model_tables(seen_cost[a], seen_success[a], family) for a in (0, 1)]
-            special, special_utility = everyday_models(
-                np.concatenate([ftables[0][0], ftables[1][0]]), np.concatenate([ftables[0][1], ftables[1][1]]),
-                np.repeat(usable, n_ind, axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
+
+        def everyday_for(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Each lab's everyday model and its utility per group, rated on the mix ``weight`` (I, K)."""
+            tables = [model_tables(seen_cost[a], seen_success[a], weight) for a in (0, 1)]  # (I, M) each
+            return everyday_models(
+                np.concatenate([tables[0][0], tables[1][0]]), np.concatenate([tables[0][1], tables[1][1]]),
+                np.repeat(usable, weight.shape[0], axis=0), cat.model_provider, cat.model_tier, cat.n_providers,
                 cfg.switching.quality_weight, cfg.switching.price_weight,
                 frontier_first=cfg.switching.everyday_from == "frontier_first")
-            # an industry without the family's tasks has no specialist offer (its primary serves all)
-            none = np.tile(total[:, 0] <= 0, 2)
-            special[none], special_utility[none] = -1, -np.inf
+
+        everyday, utility = everyday_for(self.workload.segment_weight)
+        special = special_utility = None
+        if self.split is not None:  # the same choice on the specialist family's segments alone
+            special, special_utility = everyday_for(self.family_weight)
+            special[self.no_family], special_utility[self.no_family] = -1, -np.inf
         access = self.overseas_access(t)
         group = self.group(t, access)
         if cfg.switching.vendor_constants == "inverted":
@@ -500,10 +504,7 @@ class MarketModel(mesa.Model):
 
     def _among_initial(self, utility: np.ndarray) -> np.ndarray:
         """(G, P) ``utility`` without the labs lacking an initial share: the month-0 choices are among the rest."""
-        anchored = np.zeros(self.catalog.n_providers, dtype=bool)
-        for name, w in self.cfg.population.preferred_vendor_weights.items():
-            anchored[self.catalog.provider_ids.index(name)] = w > 0
-        return np.where(anchored, utility, -np.inf)
+        return np.where(self.initial_labs, utility, -np.inf)
 
     def _reevaluate_specialist(self, month: Month, due: np.ndarray) -> None:
         """Re-draw the specialist lab of enterprises ``due``, and of those without one or whose lab sells none.
@@ -554,10 +555,10 @@ class MarketModel(mesa.Model):
 
     def flagship_cost_per_task(self, req: RouteRequest, who: np.ndarray) -> np.ndarray:
         """Cost per task of enterprises ``who`` (indices) at their everyday model on their segments; 0 if none."""
-        table = self.workload.segment_weight @ req.cost  # (I, M)
         flagship, industry = req.flagship.take(who), self.population.industry.take(who)
-        cost = table[industry, np.maximum(flagship, 0)]
-        if self.split is not None:  # the specialist family at the specialist lab's model
+        if self.split is None:
+            cost = (self.workload.segment_weight @ req.cost)[industry, np.maximum(flagship, 0)]  # (I, M) table
+        else:  # the specialist family at the specialist lab's model
             rest, special = self.split @ req.cost  # (I, M) each
             cost = (rest[industry, np.maximum(flagship, 0)]
                     + special[industry, np.maximum(self.second_model.take(who), 0)])
